@@ -36,6 +36,7 @@ __all__ = [
     "relative_error",
     "at_two_precisions",
     "workdps",
+    "flint_workdps",
 ]
 
 #: Digits used when the caller does not say: the catalog's default (DESIGN.md).
@@ -76,6 +77,19 @@ def workdps(dps: int) -> Iterator[int]:
     """
     dps = check_dps(dps)
     with mpmath.workdps(dps):
+        yield dps
+
+
+@contextmanager
+def flint_workdps(dps: int) -> Iterator[int]:
+    """Run a block with python-flint (Arb) at ``dps`` decimal digits, restored on exit.
+
+    flint keeps its own global precision, separate from mpmath's; it too changes only here.
+    """
+    dps = check_dps(dps)
+    import flint
+
+    with flint.ctx.workdps(dps):
         yield dps
 
 
