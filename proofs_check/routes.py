@@ -64,8 +64,9 @@ def symbolic_route(
         share = max(budget * 0.8 / max(len(claim), 1), 0.5)
         proved, methods, inconclusive = [], [], []
         for name, stated in claim.items():
-            result = prove_equal(derived[name], stated, assumptions, conditions=conditions,
-                                 budget=share, seed=ctx.seed)
+            result = prove_equal(derived[name], stated,
+                                 _assumptions_for(assumptions, derived[name], stated),
+                                 conditions=conditions, budget=share, seed=ctx.seed)
             if result.status == "FAIL":
                 return Outcome(Status.FAIL, f"{name}: the stated formula differs from the derivation",
                                detail=str(result),
@@ -83,6 +84,20 @@ def symbolic_route(
         return Outcome(Status.PROVED, f"{len(proved)} formula(s) reduced to 0 ({used})")
 
     return Check("symbolic", run, description=description, budget=budget)
+
+
+def _assumptions_for(assumptions: Optional[Mapping[Any, Any]], *exprs: Any) -> Optional[dict]:
+    """The assumptions on the symbols that occur in ``exprs`` (a topic declares them once for
+    all its formulas; prove_equal refuses assumptions on symbols that do not occur)."""
+    if not assumptions:
+        return None
+    present: set = set()
+    for e in exprs:
+        if isinstance(e, sympy.Basic):
+            present |= e.free_symbols
+    names = {s.name for s in present}
+    return {k: v for k, v in assumptions.items()
+            if (k in present if isinstance(k, sympy.Symbol) else k in names)}
 
 
 _LAMBDA_CACHE: dict[tuple, Callable] = {}
