@@ -15,13 +15,16 @@ A mutant is the claim with one formula replaced by a plausible wrong one; both r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 import mpmath
 import sympy
+import sympy as sp
 
 from identities import prove_equal
+from numerics.errors import InvalidParameter, NotProved
 from numerics.precision import (
     EXTRA_DIGITS,
     identity_tolerance,
@@ -31,7 +34,24 @@ from numerics.precision import (
 )
 from proofs_check.entry import Check, Context, Outcome, Status
 
-__all__ = ["evaluate_formula", "numeric_route", "rational_points", "replace", "symbolic_route"]
+__all__ = [
+    "Case",
+    "Goal",
+    "NotReal",
+    "case_numeric_route",
+    "evaluate_formula",
+    "goal_symbolic_route",
+    "numeric_route",
+    "once",
+    "rational_points",
+    "replace",
+    "symbolic_route",
+    "sympy_floats",
+    "sympy_matrix",
+    "sympy_vector",
+    "to_mpf",
+    "to_mpmath",
+]
 
 Point = Mapping[str, Any]
 
@@ -199,3 +219,190 @@ def rational_points(symbols_domains: Mapping[str, tuple[Fraction, Fraction]], co
             point[name] = lo + (hi - lo) * u
         out.append(point)
     return out
+
+
+# ============================================================================= matrix claims
+#
+# Claims whose formulas are functions of vector and matrix parameters (the Gaussian family):
+# parameters travel as exact Cases, references are computed once per (case, precision) and
+# reused for the mutants, errors are norm-wise.
+
+@dataclass(frozen=True)
+class Case:
+    """Exact parameters of one numeric evaluation (hashable, so references can be reused)."""
+
+    label: str
+    params: tuple  # ((name, value), ...); values: Fraction or tuples of them
+
+    def __getitem__(self, name: str):
+        return dict(self.params)[name]
+
+    def shown(self) -> dict:
+        return {k: _show(v) for k, v in self.params}
+
+
+def _show(v) -> str:
+    if isinstance(v, tuple):
+        return "[" + ", ".join(_show(x) for x in v) + "]"
+    return str(v)
+
+
+
+# ----------------------------------------------------------------------------- claims over matrix parameters
+
+def sympy_vector(v: tuple) -> sp.Matrix:
+    return sp.Matrix([sp.Rational(x.numerator, x.denominator) for x in v])
+
+
+def sympy_matrix(m: tuple) -> sp.Matrix:
+    return sp.Matrix([[sp.Rational(x.numerator, x.denominator) for x in row] for row in m])
+
+
+def sympy_floats(values, dps: int) -> sp.Matrix:
+    """mpmath numbers (a list, or a list of lists) as a sympy Matrix of exact binary Floats."""
+    rows = values if isinstance(values[0], list) else [[v] for v in values]
+    return sp.Matrix([[sp.Float(v, dps + 10) for v in row] for row in rows])
+
+
+class NotReal(Exception):
+    pass
+
+
+def to_mpf(e, dps: int) -> mpmath.mpf:
+    e = sp.Integer(e) if isinstance(e, int) else e
+    if e.is_Rational:
+        return mpmath.mpf(int(e.p)) / int(e.q)
+    v = e.evalf(dps + 10)
+    if not v.is_Float:
+        raise NotReal(f"the stated formula gives {sp.sstr(v)[:60]}, not a real number")
+    return mpmath.mpf(v._mpf_)
+
+
+def to_mpmath(value, dps: int):
+    """A sympy scalar or Matrix as an mpf, or a list (column) or list of lists (matrix)."""
+    if isinstance(value, sp.MatrixBase):
+        if value.shape[1] == 1:
+            return [to_mpf(v, dps) for v in value]
+        return [[to_mpf(value[i, j], dps) for j in range(value.shape[1])]
+                for i in range(value.shape[0])]
+    return to_mpf(value, dps)
+
+
+def _flat(value) -> list:
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _flat(v)]
+    return [mpmath.mpmathify(value)]
+
+
+def _rel(stated, reference) -> mpmath.mpf:
+    """Norm-wise error max|s - r| / max(1, max|r|): relative for references of size >= 1,
+    absolute below (a mean or a moment that is exactly 0 is computed as quadrature noise, so a
+    pure relative error would compare noise with noise)."""
+    s, r = _flat(stated), _flat(reference)
+    if len(s) != len(r):
+        return mpmath.inf
+    return max(abs(a - b) for a, b in zip(s, r)) / max(1, max(abs(x) for x in r))
+
+
+
+_REFERENCES: dict = {}
+
+
+def _reference(fn: Callable, case: Case, dps: int) -> dict:
+    """fn(case, dps) at dps digits, computed once: references do not depend on the claim."""
+    key = (fn.__module__, fn.__qualname__, case, dps)
+    if key not in _REFERENCES:
+        if len(_REFERENCES) > 512:
+            _REFERENCES.clear()
+        with workdps(dps):
+            _REFERENCES[key] = fn(case, dps)
+    return _REFERENCES[key]
+
+
+def case_numeric_route(cases: Callable[[Context], list], reference: Callable, stated: Callable,
+             description: str, budget: float = 30.0) -> Check:
+    """Compare ``stated(claim, case, ref, dps)`` with ``reference(case, dps)`` name by name.
+
+    Pass rule (routes.numeric_route): every norm-wise relative error below 10^-(dps-10) and the
+    reference at dps and dps + 20 digits agreeing to the same tolerance.
+    """
+    def run(claim, ctx: Context) -> Outcome:
+        dps = ctx.dps
+        tol = identity_tolerance(dps)
+        worst_err, worst, gap, compared = mpmath.mpf(0), None, mpmath.mpf(0), 0
+        all_cases = cases(ctx)
+        for case in all_cases:
+            ref = _reference(reference, case, dps)
+            high = _reference(reference, case, dps + EXTRA_DIGITS)
+            with workdps(dps):
+                try:
+                    values = stated(claim, case, ref, dps)
+                except (NotReal, InvalidParameter, ZeroDivisionError) as exc:
+                    return Outcome(Status.FAIL, f"{case.label}: the stated formula cannot be "
+                                   "evaluated", detail=str(exc),
+                                   counterexample={"case": case.label, "point": case.shown()})
+                for name, value in values.items():
+                    if name not in ref:
+                        continue
+                    err = _rel(value, ref[name])
+                    compared += 1
+                    if worst is None or err > worst_err:
+                        worst_err, worst = err, (name, case, value, ref[name])
+            with workdps(dps + EXTRA_DIGITS):
+                for name in ref:
+                    gap = max(gap, _rel(ref[name], high[name]))
+        if not compared:
+            return Outcome(Status.FAIL, "the reference computes none of the claim's formulas")
+        metric = (f"max rel err {mpmath.nstr(worst_err, 2)} over {len(all_cases)} cases "
+                  f"(tol {mpmath.nstr(tol, 1)}); dps/dps+{EXTRA_DIGITS} gap {mpmath.nstr(gap, 2)}")
+        if gap > tol:
+            return Outcome(Status.INCONCLUSIVE, metric,
+                           detail="the reference did not agree with itself at two precisions")
+        if worst_err > tol:
+            name, case, value, refv = worst
+            return Outcome(Status.FAIL, metric, value=float(worst_err), counterexample={
+                "formula": name, "case": case.label, "point": case.shown(),
+                "stated": [mpmath.nstr(v, 20) for v in _flat(value)],
+                "reference": [mpmath.nstr(v, 20) for v in _flat(refv)]})
+        return Outcome(Status.CONFIRMED, metric, value=float(worst_err))
+
+    return Check("numeric", run, description=description, budget=budget)
+
+
+Goal = tuple  # (label, thunk returning (derived, stated))
+
+
+def goal_symbolic_route(goals: Callable[[dict], list], description: str, budget: float = 40.0) -> Check:
+    """Prove every goal ``derived == stated`` with :func:`identities.prove_equal`."""
+    def run(claim, ctx: Context) -> Outcome:
+        items = goals(claim)
+        share = max(budget * 0.8 / max(len(items), 1), 0.5)
+        methods, open_ = set(), []
+        for label, thunk in items:
+            try:
+                derived, stated = thunk()
+            except NotProved as exc:
+                open_.append(f"{label}: derivation did not close ({exc})")
+                continue
+            result = prove_equal(derived, stated, budget=share, seed=ctx.seed)
+            if result.status == "FAIL":
+                return Outcome(Status.FAIL, f"{label}: the stated formula differs from the "
+                               "derivation", detail=str(result),
+                               counterexample={"goal": label, **(result.counterexample or {})})
+            if result.status == "PROVED":
+                methods.add(result.method or "?")
+            else:
+                open_.append(f"{label}: {result}")
+        if open_:
+            return Outcome(Status.INCONCLUSIVE, f"{len(items) - len(open_)} of {len(items)} "
+                           "goals proved", detail="; ".join(open_))
+        return Outcome(Status.PROVED, f"{len(items)} goals reduced to 0 "
+                       f"({', '.join(sorted(methods))})")
+
+    return Check("symbolic", run, description=description, budget=budget)
+
+
+def once(fn):
+    """A zero-argument function evaluated at most once (goals share one derivation)."""
+    memo = []
+    return lambda: memo[0] if memo else memo.append(fn()) or memo[0]
