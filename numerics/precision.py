@@ -37,6 +37,7 @@ __all__ = [
     "at_two_precisions",
     "workdps",
     "flint_workdps",
+    "flint_workprec",
 ]
 
 #: Digits used when the caller does not say: the catalog's default (DESIGN.md).
@@ -91,6 +92,18 @@ def flint_workdps(dps: int) -> Iterator[int]:
 
     with flint.ctx.workdps(dps):
         yield dps
+
+
+@contextmanager
+def flint_workprec(bits: int) -> Iterator[int]:
+    """Run a block with python-flint (Arb) at ``bits`` bits of precision, restored on exit
+    (for adaptive routes that raise precision until a ball is narrow enough)."""
+    if isinstance(bits, bool) or not isinstance(bits, numbers.Integral) or not 2 <= bits <= 200_000:
+        raise InvalidParameter("bits", bits, "an integer number of bits in [2, 200000]")
+    import flint
+
+    with flint.ctx.workprec(int(bits)):
+        yield int(bits)
 
 
 def mpf_exact(value: object, name: str = "value") -> mpmath.mpf:

@@ -30,6 +30,8 @@ from proofs_check import __version__
 PROG = "diffusion-proofs"
 #: Subcommands contributed by other modules: each has configure(subparsers) setting a handler.
 EXTENSIONS = ("proofs_check.reference_cmd", "proofs_check.check_cmd")
+#: Every format some command writes; each command refuses the ones it cannot produce.
+FORMATS = ("text", "md", "json", "csv", "npz")
 #: Print progress once a run has taken this long (seconds).
 PROGRESS_AFTER = 2.0
 
@@ -70,8 +72,8 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
     """
     d = (lambda v: v) if top else (lambda v: argparse.SUPPRESS)
     options = [
-        (("--format",), dict(choices=("text", "md", "json"), default=d("text"),
-                             help="output format (default: text)")),
+        (("--format",), dict(choices=FORMATS, default=d("text"),
+                             help="output format (default: text; csv and npz for tables)")),
         (("--output", "-o"), dict(metavar="FILE", default=d(None),
                                   help="write the output to FILE (atomically) instead of stdout")),
         (("--dps",), dict(type=_dps, default=d(DEFAULT_DPS), metavar="N",
@@ -129,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report_format(args: argparse.Namespace) -> str:
+    if args.format not in ("text", "md", "json"):
+        raise InvalidParameter("--format", args.format, f"text, md or json for '{args.command}'")
+    return args.format
+
+
 def _emit(args: argparse.Namespace, text: str) -> None:
     if args.output:
         from proofs_check.report import write_atomic
@@ -142,7 +150,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from proofs_check.catalog import select
     from proofs_check.report import render_entries
 
-    _emit(args, render_entries(select(args.patterns), args.format))
+    _emit(args, render_entries(select(args.patterns), _report_format(args)))
     return 0
 
 
@@ -150,7 +158,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from proofs_check.catalog import get
     from proofs_check.report import render_entries
 
-    _emit(args, render_entries([get(args.id)], args.format, full=True))
+    _emit(args, render_entries([get(args.id)], _report_format(args), full=True))
     return 0
 
 
@@ -183,6 +191,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from proofs_check.report import check_writable, render
     from proofs_check.runner import run
 
+    fmt = _report_format(args)
     if args.output:
         check_writable(args.output)  # fail now, not after the run
     if not (0 < args.effort <= 100):
@@ -191,7 +200,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     progress = _Progress(args.quiet)
     result = run(entries, Context(dps=args.dps, seed=args.seed, effort=args.effort),
                  on_entry=progress.entry_done)
-    _emit(args, render(result, args.format))
+    _emit(args, render(result, fmt))
     return 1 if result.failed else 0
 
 

@@ -30,6 +30,8 @@ def run_cli(*args):
     (("verify", "--output", "/nonexistent-dir/report.json"), "--output"),
     (("verify", "no_such_topic.*"), "no_such_topic"),
     (("frobnicate",), "frobnicate"),
+    (("--format", "csv", "list"), "csv"),
+    (("verify", "--format", "npz"), "npz"),
 ])
 def test_bad_usage_prints_one_line_and_exits_2(args, fragment):
     code, out, err = run_cli(*args)
