@@ -38,6 +38,16 @@ from identities.proof import (
 
 __all__ = ["prove_nonnegative"]
 
+#: Assumption names as constraints on a z3 variable.
+_Z3_SIGNS = {
+    "positive": lambda z3, v: v > 0,
+    "nonnegative": lambda z3, v: v >= 0,
+    "negative": lambda z3, v: v < 0,
+    "nonpositive": lambda z3, v: v <= 0,
+    "nonzero": lambda z3, v: v != 0,
+    "unit_interval": lambda z3, v: z3.And(v > 0, v < 1),
+}
+
 
 class _NotTranslatable(Exception):
     pass
@@ -152,9 +162,10 @@ def prove_nonnegative(expr, assumptions=None, *, conditions=(), lemmas=(),
     start = time.monotonic()
     e = _as_operand(expr, "expr", matrix_ok=False)
     symbols = set(e.free_symbols)
-    conds = _parse_relations(conditions, "conditions", symbols)
+    # conditions are hypotheses here, so they may constrain symbols the claim does not mention
+    conds = _parse_relations(conditions, "conditions", None)
     lems = _parse_relations(lemmas, "lemmas", None)
-    symbols = symbols.union(*(r.free_symbols for r in lems))
+    symbols = symbols.union(*(r.free_symbols for r in lems + conds))
     declared = _parse_assumptions(assumptions, symbols)
     timeout = _check_seconds(timeout, "timeout")
     import z3  # lazily: only this function needs it
@@ -173,10 +184,12 @@ def prove_nonnegative(expr, assumptions=None, *, conditions=(), lemmas=(),
         facts += [to_z3.relation(r) for r in conds]
         claim = to_z3(e)
         for s in sorted(symbols, key=sp.default_sort_key):
-            names = set(declared.get(s, ())) | {n for n in _AS_RELATION if getattr(s, f"is_{n}", 0)}
-            facts += [to_z3.relation(_AS_RELATION[n](s)) for n in sorted(names - {"integer"})
-                      if n in _AS_RELATION]
-            facts += [z3.IsInt(to_z3(s))] if "integer" in names else []
+            names = set(declared.get(s, ())) | {n for n in _Z3_SIGNS if getattr(s, f"is_{n}", 0)}
+            # Built on the z3 variable directly: as a sympy relation, s > 0 for a symbol
+            # declared positive evaluates to True and would never constrain the solver.
+            v = to_z3(s)
+            facts += [_Z3_SIGNS[n](z3, v) for n in sorted(names) if n in _Z3_SIGNS]
+            facts += [z3.IsInt(v)] if "integer" in names or s.is_integer else []
     except _NotTranslatable as exc:
         return done(INCONCLUSIVE, f"error: not translatable: {exc.args[0]}",
                     f"not translatable: {exc.args[0]} (outside polynomial, rational and radical "

@@ -271,3 +271,19 @@ def test_results_serialise_to_json_and_print_one_line():
         assert "\n" not in line and line.startswith(result.status)
     with pytest.raises(AttributeError):
         results[0].status = FAIL  # frozen
+
+
+def test_sympy_assumptions_on_symbols_constrain_z3():
+    # x - 1/x + 1 >= 0 fails for x in (0, (sqrt(5)-1)/2), but x^2 + x >= 0 holds for x > 0 only
+    # because of the sign: the symbol's own positivity must reach the solver.
+    xp = sp.Symbol("xp", positive=True)
+    assert prove_nonnegative(xp**2 + xp).status == PROVED
+    assert prove_nonnegative(xp**3 - xp**2 + xp).status == PROVED  # x(x^2 - x + 1) >= 0, x > 0
+    xr = sp.Symbol("xr", real=True)
+    assert prove_nonnegative(xr**3 - xr**2 + xr).status == FAIL     # negative for x < 0
+
+
+def test_conditions_may_constrain_symbols_outside_the_claim():
+    a, b = sp.symbols("a b", real=True)
+    # a >= 0 follows from a >= b and b >= 0, though b does not occur in the claim
+    assert prove_nonnegative(a, conditions=[a >= b, b >= 0]).status == PROVED
