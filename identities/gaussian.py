@@ -329,6 +329,18 @@ def product_by_completing_square(x: sp.Matrix, mean_p: sp.Matrix, cov_p: sp.Matr
     return {"covariance": cov, "mean": mean, "normaliser": normaliser, "lemma": lemma}
 
 
+def entropy_from_definition(mean: sp.Matrix, cov: sp.Matrix) -> sp.Expr:
+    """h(N(mean, cov)) = -E[log p(X)]: the log-density's expectation by the moment table.
+
+    Not the closed form: log p is expanded from the density and its quadratic part averaged
+    with the Gaussian moments (the trace trick is not assumed).
+    """
+    d = mean.shape[0]
+    _check_square(cov, d)
+    x = sp.Matrix(sp.symbols(f"_h0:{d}", real=True))
+    return sp.expand(expectation(-log_density(x, mean, cov), list(x), mean, cov))
+
+
 def kl_from_definition(mean_p: sp.Matrix, cov_p: sp.Matrix, mean_q: sp.Matrix,
                        cov_q: sp.Matrix) -> sp.Expr:
     """E_p[log p(x) - log q(x)] with the log-densities of the definition and the quadratic

@@ -606,6 +606,28 @@ def kl_by_quadrature(mean_p, var_p, mean_q, var_q) -> mpmath.mpf:
     return mpmath.quad(f, [m - w, m, m + w])
 
 
+def entropy_by_cubature(mean: Vec, cov: Mat, n: int = 3) -> mpmath.mpf:
+    """-E[log p(X)], X ~ N(mean, cov), by Gauss-Hermite cubature of the log-density's definition.
+
+    log p is quadratic in x, so the n = 3 rule is exact up to rounding (an independent route to
+    the entropy: it evaluates the definition, not the closed form).  At the current precision.
+    """
+    d = len(mean)
+    cm = _mp_matrix(cov)
+    root = mpmath.cholesky(cm)
+    inv = mpmath.inverse(cm)
+    logdet = mpmath.log(mpmath.det(cm))
+    m = [_mp(v) for v in mean]
+
+    def neg_log_p(x):
+        u = [x[i] - m[i] for i in range(d)]
+        quad = mpmath.fsum(u[i] * inv[i, j] * u[j] for i in range(d) for j in range(d))
+        return [d * mpmath.log(2 * mpmath.pi) / 2 + logdet / 2 + quad / 2]
+
+    return hermite_expectation(neg_log_p, mean, [[root[i, j] for j in range(d)] for i in range(d)],
+                               n)[0]
+
+
 def kl_by_cubature(mean_p: Vec, cov_p: Mat, mean_q: Vec, cov_q: Mat, n: int = 3) -> mpmath.mpf:
     """E_p[log p(x) - log q(x)] by Gauss-Hermite cubature (n^d nodes) in p's whitened
     coordinates, with log-densities from the definition (mpmath det, LU solves).

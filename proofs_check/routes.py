@@ -139,6 +139,28 @@ def evaluate_formula(expr: Any, point: Point) -> mpmath.mpf:
     return mpmath.mpmathify(fn(*[mpf_exact(point[s.name], s.name) for s in symbols]))
 
 
+_NUMERIC_REFERENCES: dict = {}
+
+
+def _cached_reference(reference: Callable, point: Point, dps: int) -> dict:
+    """``reference(point, dps)`` inside ``workdps(dps)``, computed once per point and precision.
+
+    A reference never reads the claim, so the mutants reuse the values computed for the claim.
+    """
+    try:
+        key = (reference, tuple(sorted(point.items())), dps)
+        hash(key)
+    except TypeError:  # unhashable point values: compute without caching
+        with workdps(dps):
+            return dict(reference(point, dps))
+    if key not in _NUMERIC_REFERENCES:
+        if len(_NUMERIC_REFERENCES) > 4096:
+            _NUMERIC_REFERENCES.clear()
+        with workdps(dps):
+            _NUMERIC_REFERENCES[key] = dict(reference(point, dps))
+    return _NUMERIC_REFERENCES[key]
+
+
 def _show_point(point: Point) -> dict:
     return {k: str(v) for k, v in point.items()}
 
@@ -170,10 +192,9 @@ def numeric_route(
             return Outcome(Status.SKIP, "no points to evaluate")
         compared = 0
         for point in pts:
-            with workdps(dps + EXTRA_DIGITS):
-                ref_high = dict(reference(point, dps + EXTRA_DIGITS))
+            ref_high = _cached_reference(reference, point, dps + EXTRA_DIGITS)
+            ref = _cached_reference(reference, point, dps)
             with workdps(dps):
-                ref = dict(reference(point, dps))
                 for name, value in ref.items():
                     if name not in claim:
                         continue

@@ -44,15 +44,18 @@ from numerics.errors import InvalidParameter
 from numerics.precision import identity_tolerance, workdps
 from proofs_check.catalog import Assumption, Check, Context, Entry, Mutant, Outcome, Ref, \
     Status, register
+from numerics.quadrature import gaussian_expectation
 from proofs_check.routes import (
     Case,
     Goal,
     case_numeric_route,
     goal_symbolic_route,
+    numeric_route,
     once,
     replace,
     sympy_floats,
     sympy_matrix,
+    symbolic_route,
     sympy_vector,
     to_mpf,
     to_mpmath,
@@ -759,5 +762,73 @@ register(Entry(
             _STEIN, first_order=lambda cov, e_grad: cov.inv() * e_grad)),
         Mutant("one_sided_second_order", "S E[hess f] (one S missing)", replace(
             _STEIN, second_order=lambda cov, e_hess: cov * e_hess)),
+    ),
+))
+
+
+# ============================================================================= LB.2 entropy
+
+_H_V = sp.Symbol("v", positive=True)
+_H_COV2, _H_LOW = ig.spd_by_cholesky(2, "l")   # S = L L^T: log det S splits under positivity
+_H_ZERO1, _H_ZERO2 = sp.zeros(1, 1), sp.zeros(2, 1)
+
+
+def _entropy(factor, with_e):
+    e = sp.E if with_e else 1
+    return {"entropy_1d": factor * sp.log(2 * sp.pi * e * _H_V),
+            "entropy_2d": factor * sp.log((2 * sp.pi * e) ** 2 * _H_COV2.det())}
+
+
+#: h(N(m, S)) = (1/2) log((2 pi e)^d det S) (Lu, Appendix "Gaussian identities").
+_ENTROPY = _entropy(R(1, 2), True)
+
+
+def _entropy_derived():
+    return {"entropy_1d": ig.entropy_from_definition(_H_ZERO1, sp.Matrix([[_H_V]])),
+            "entropy_2d": ig.entropy_from_definition(_H_ZERO2, _H_COV2)}
+
+
+def _entropy_points(ctx: Context) -> list:
+    rng = _rng(ctx, "entropy")
+    out = [{"v": Fraction(1), "l00": Fraction(1), "l10": Fraction(0), "l11": Fraction(1)}]
+    for _ in range(_count(ctx, 4)):
+        out.append({"v": _q(rng, 1, 40, 8), "l00": _q(rng, 1, 12, 4), "l10": _q(rng, -2, 2, 4),
+                    "l11": _q(rng, 1, 12, 4)})
+    return out
+
+
+def _entropy_reference(point, dps: int) -> dict:
+    # 1-D: quadrature of -log p under p; 2-D: exact Gauss-Hermite cubature of -log p
+    v = point["v"]
+    one = gaussian_expectation(
+        lambda x: (mpmath.log(2 * mpmath.pi * to_mpf(R(v.numerator, v.denominator), dps)) +
+                   x * x / to_mpf(R(v.numerator, v.denominator), dps)) / 2, "0", v, dps).value
+    low = ((point["l00"], Fraction(0)), (point["l10"], point["l11"]))
+    cov = tuple(tuple(sum(low[i][k] * low[j][k] for k in range(2)) for j in range(2))
+                for i in range(2))
+    return {"entropy_1d": one, "entropy_2d": ng.entropy_by_cubature((Fraction(0),) * 2, cov)}
+
+
+register(Entry(
+    id="gaussian.entropy_closed_form",
+    title="Differential entropy of a Gaussian: h = (1/2) log((2 pi e)^d det S)",
+    kind="identity",
+    statement=r"h(\mathcal N(m,\Sigma))=-\mathbb E\log p(X)=\tfrac12\log\big((2\pi e)^d\det\Sigma\big)",
+    source=Ref("LB.2", "Lu 2026, Appendix 'Gaussian identities' (entropy)",
+               ("Cover & Thomas 2006, Thm 8.4.1",)),
+    claim=_ENTROPY,
+    checks=(
+        symbolic_route(_entropy_derived, budget=20.0,
+                       description="sympy: -E[log p] from the density with the moment table, "
+                                   "d = 1 and d = 2 with S = L L^T (L lower triangular)"),
+        numeric_route(_entropy_reference, _entropy_points,
+                      description="mpmath: quadrature of -log p under p (1-D) and exact "
+                                  "Gauss-Hermite cubature of -log p (2-D), never the closed form"),
+    ),
+    mutants=(
+        Mutant("missing_e", "(1/2) log((2 pi)^d det S): the +d/2 from E[quadratic form] dropped",
+               _entropy(R(1, 2), False)),
+        Mutant("missing_half", "log((2 pi e)^d det S) without the factor 1/2",
+               _entropy(1, True)),
     ),
 ))
