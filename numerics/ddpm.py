@@ -40,7 +40,6 @@ References: Ho, Jain & Abbeel 2020 (Ho+20); Sohl-Dickstein et al. 2015; Salimans
 from __future__ import annotations
 
 import itertools
-import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
@@ -50,13 +49,13 @@ from typing import Any, Callable, Sequence
 import mpmath
 
 from numerics.errors import InvalidParameter, PrecisionLoss
-from numerics.precision import DEFAULT_DPS, check_dps, workdps
+from numerics.precision import DEFAULT_DPS, check_dps, exact_fraction, workdps
 
 __all__ = [
     "FiniteChain",
     "beta_tilde",
     "bound_by_paths",
-    "exact_number",
+    "exact_fraction",
     "forward_moments",
     "log_exact",
     "log_likelihood_by_paths",
@@ -79,44 +78,22 @@ _MAX_NODES = 20_000
 
 # ----------------------------------------------------------------------------- validation
 
-def exact_number(value: object, name: str) -> Fraction:
-    """An exact rational from ``int``, ``Fraction``, a decimal or ``'p/q'`` string, or a sympy
-    Rational; floats (including NaN) are refused: they already carry rounding error."""
-    if isinstance(value, bool):
-        raise InvalidParameter(name, value, "an exact number (int, str or Fraction)")
-    if isinstance(value, float):
-        hint = ("NaN is not a number" if math.isnan(value) else
-                "a float already carries rounding error; pass it as a string such as '0.1'")
-        raise InvalidParameter(name, value, "an exact number (int, str or Fraction)", hint=hint)
-    if isinstance(value, (int, Fraction)):
-        return Fraction(value)
-    if isinstance(value, str):
-        try:
-            return Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise InvalidParameter(name, value, "a finite decimal or 'p/q' string") from None
-    p, q = getattr(value, "p", None), getattr(value, "q", None)
-    if isinstance(p, int) and isinstance(q, int) and q != 0:
-        return Fraction(p, q)
-    raise InvalidParameter(name, value, "an exact number (int, str, Fraction or sympy Rational)")
-
-
 def _open_unit(value: object, name: str) -> Fraction:
-    x = exact_number(value, name)
+    x = exact_fraction(value, name)
     if not 0 < x < 1:
         raise InvalidParameter(name, value, "a number in the open interval (0, 1)")
     return x
 
 
 def _half_open_unit(value: object, name: str) -> Fraction:
-    x = exact_number(value, name)
+    x = exact_fraction(value, name)
     if not 0 < x <= 1:
         raise InvalidParameter(name, value, "a number in (0, 1] (1 only at t = 1)")
     return x
 
 
 def _positive(value: object, name: str) -> Fraction:
-    x = exact_number(value, name)
+    x = exact_fraction(value, name)
     if not x > 0:
         raise InvalidParameter(name, value, "a positive number")
     return x
@@ -129,7 +106,7 @@ def _mp(x: Fraction) -> mpmath.mpf:
 def log_exact(x: object) -> mpmath.mpf:
     """log of an exact positive rational at the current precision (the input is not rounded
     before the log is taken beyond one division)."""
-    x = exact_number(x, "x")
+    x = exact_fraction(x, "x")
     if x <= 0:
         raise InvalidParameter("x", x, "a positive number")
     return mpmath.log(mpmath.mpf(x.numerator)) - mpmath.log(mpmath.mpf(x.denominator))
@@ -162,7 +139,7 @@ def forward_moments(betas: Sequence[object], x_0: object, dps: int = DEFAULT_DPS
     if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) == 0:
         raise InvalidParameter("betas", betas, "a non-empty sequence of numbers in (0, 1)")
     bs = [_open_unit(b, f"betas[{k}]") for k, b in enumerate(betas)]
-    x0 = exact_number(x_0, "x_0")
+    x0 = exact_fraction(x_0, "x_0")
     second = x0 * x0          # E[x_t^2 | x_0], exact
     mean_sq = x0 * x0         # (E[x_t | x_0])^2, exact
     for b in bs:
@@ -256,7 +233,7 @@ def posterior_by_bayes(alpha: object, alpha_bar_prev: object, x_t: object, x_0: 
     mass and there is nothing to integrate).
     """
     key = (_open_unit(alpha, "alpha"), _open_unit(alpha_bar_prev, "alpha_bar_prev"),
-           exact_number(x_t, "x_t"), exact_number(x_0, "x_0"), check_dps(dps))
+           exact_fraction(x_t, "x_t"), exact_fraction(x_0, "x_0"), check_dps(dps))
     mean, var, evidence, n = _bayes_posterior(*key)
     return {"mean": mean, "variance": var, "evidence": evidence, "nodes": n}
 
@@ -265,7 +242,7 @@ def noise_from_x0(alpha_bar: object, x_t: object, x_0: object) -> mpmath.mpf:
     """eps = (x_t - sqrt(alpha_bar) x_0)/sqrt(1 - alpha_bar): the noise defined by the forward
     reparametrisation x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps (current precision)."""
     ab = _mp(_open_unit(alpha_bar, "alpha_bar"))
-    return (_mp(exact_number(x_t, "x_t")) - mpmath.sqrt(ab) * _mp(exact_number(x_0, "x_0"))) \
+    return (_mp(exact_fraction(x_t, "x_t")) - mpmath.sqrt(ab) * _mp(exact_fraction(x_0, "x_0"))) \
         / mpmath.sqrt(1 - ab)
 
 
@@ -273,9 +250,9 @@ def conditional_score(alpha_bar: object, x_t: object, x_0: object) -> mpmath.mpf
     """d/dx_t log q(x_t|x_0) by numeric differentiation (``mpmath.diff``) of the log density
     N(x_t; sqrt(alpha_bar) x_0, 1 - alpha_bar) (current precision)."""
     ab = _mp(_open_unit(alpha_bar, "alpha_bar"))
-    x0 = _mp(exact_number(x_0, "x_0"))
+    x0 = _mp(exact_fraction(x_0, "x_0"))
     return mpmath.diff(lambda y: _log_normal(y, mpmath.sqrt(ab) * x0, 1 - ab),
-                       _mp(exact_number(x_t, "x_t")))
+                       _mp(exact_fraction(x_t, "x_t")))
 
 
 @lru_cache(maxsize=512)
@@ -322,8 +299,8 @@ def noise_prediction_kl(alpha: object, alpha_bar_prev: object, x_t: object, x_0:
     posterior variance computed by quadrature (Ho's choice sigma_t^2 = beta_tilde_t).
     """
     key = (_open_unit(alpha, "alpha"), _open_unit(alpha_bar_prev, "alpha_bar_prev"),
-           exact_number(x_t, "x_t"), exact_number(x_0, "x_0"),
-           exact_number(eps_hat, "eps_hat"), check_dps(dps))
+           exact_fraction(x_t, "x_t"), exact_fraction(x_0, "x_0"),
+           exact_fraction(eps_hat, "eps_hat"), check_dps(dps))
     return _kl_cached(*key)
 
 
@@ -382,7 +359,7 @@ def mixture_denoising_targets(alpha_bar: object, x_t: object, weights: Sequence[
     ``score`` = d/dx log q_t(x) at x_t by ``mpmath.diff``.
     """
     ab = _open_unit(alpha_bar, "alpha_bar")
-    xt = exact_number(x_t, "x_t")
+    xt = exact_fraction(x_t, "x_t")
     for name, seq in (("weights", weights), ("means", means), ("variances", variances)):
         if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence) or not seq:
             raise InvalidParameter(name, seq, "a non-empty sequence of exact numbers")
@@ -391,7 +368,7 @@ def mixture_denoising_targets(alpha_bar: object, x_t: object, weights: Sequence[
     ws = tuple(_positive(w, f"weights[{k}]") for k, w in enumerate(weights))
     if sum(ws) != 1:
         raise InvalidParameter("weights", weights, "positive weights summing to 1")
-    ms = tuple(exact_number(m, f"means[{k}]") for k, m in enumerate(means))
+    ms = tuple(exact_fraction(m, f"means[{k}]") for k, m in enumerate(means))
     vs = tuple(_positive(v, f"variances[{k}]") for k, v in enumerate(variances))
     return dict(_mixture_cached(ab, xt, ws, ms, vs, check_dps(dps)))
 

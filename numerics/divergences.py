@@ -37,10 +37,10 @@ from typing import Any, Callable, Sequence
 import mpmath
 
 from numerics.errors import InvalidParameter, PrecisionLoss
-from numerics.precision import DEFAULT_DPS, check_dps, flint_workdps, workdps
+from numerics.precision import DEFAULT_DPS, check_dps, exact_fraction, flint_workdps, workdps
 
 __all__ = [
-    "SPDMatrix", "givens_rotation", "exact_number", "exact_matrix", "exact_inverse", "exact_matmul",
+    "SPDMatrix", "givens_rotation", "exact_matrix", "exact_inverse", "exact_matmul",
     "as_mp_vector", "as_mp_spd",
     "gaussian_kl", "gaussian_fisher", "gaussian_chi2", "gaussian_hellinger_sq", "gaussian_w2_sq",
     "gaussian_w2",
@@ -56,30 +56,12 @@ _GUARD = 15
 
 # ----------------------------------------------------------------------------- exact inputs
 
-def exact_number(value: Any, name: str = "value") -> Fraction:
-    """A Fraction from an int, Fraction, decimal/'p/q' string or sympy Rational (no floats)."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise InvalidParameter(name, value, "an exact number (int, Fraction, str or sympy Rational)",
-                               hint="a float already carries rounding error; pass '0.1' or Fraction(1, 10)")
-    if isinstance(value, (int, Fraction)):
-        return Fraction(value)
-    if isinstance(value, str):
-        try:
-            return Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise InvalidParameter(name, value, "a decimal or 'p/q' string") from None
-    p, q = getattr(value, "p", None), getattr(value, "q", None)
-    if isinstance(p, int) and isinstance(q, int) and q:
-        return Fraction(p, q)
-    raise InvalidParameter(name, value, "an exact number (int, Fraction, str or sympy Rational)")
-
-
 def exact_matrix(rows: Any, name: str = "matrix") -> tuple[tuple[Fraction, ...], ...]:
     """A square matrix of Fractions from nested sequences of exact numbers."""
     if isinstance(rows, SPDMatrix):
         return rows.entries
     try:
-        out = tuple(tuple(exact_number(x, f"{name}[{i}][{j}]") for j, x in enumerate(row))
+        out = tuple(tuple(exact_fraction(x, f"{name}[{i}][{j}]") for j, x in enumerate(row))
                     for i, row in enumerate(rows))
     except TypeError:
         raise InvalidParameter(name, rows, "a square matrix (nested sequences of exact numbers)") from None
@@ -132,7 +114,7 @@ def givens_rotation(d: int, i: int, j: int, t: Any) -> tuple[tuple[Fraction, ...
     """The exact rational rotation in the (i, j) plane with cos = (1-t^2)/(1+t^2), sin = 2t/(1+t^2)."""
     if not (isinstance(d, int) and d >= 1 and 0 <= i < d and 0 <= j < d and i != j):
         raise InvalidParameter("(d, i, j)", (d, i, j), "a dimension d >= 2 and two distinct axes < d")
-    t = exact_number(t, "t")
+    t = exact_fraction(t, "t")
     c, s = (1 - t * t) / (1 + t * t), 2 * t / (1 + t * t)
     rows = [[Fraction(int(r == k)) for k in range(d)] for r in range(d)]
     rows[i][i], rows[j][j], rows[i][j], rows[j][i] = c, c, -s, s
@@ -152,7 +134,7 @@ class SPDMatrix:
 
     def __post_init__(self) -> None:
         q = exact_matrix(self.rotation, "rotation")
-        lam = tuple(exact_number(x, "eigenvalues") for x in self.eigenvalues)
+        lam = tuple(exact_fraction(x, "eigenvalues") for x in self.eigenvalues)
         if len(lam) != len(q):
             raise InvalidParameter("eigenvalues", self.eigenvalues, f"{len(q)} eigenvalues for a {len(q)}x{len(q)} rotation")
         if any(x <= 0 for x in lam):
@@ -234,7 +216,7 @@ def as_mp_vector(v: Any, name: str = "mean", dim: int | None = None) -> mpmath.m
         out = v.copy()
     else:
         try:
-            vals = [x if isinstance(x, mpmath.mpf) else _mpf(exact_number(x, f"{name}[{i}]")) for i, x in enumerate(v)]
+            vals = [x if isinstance(x, mpmath.mpf) else _mpf(exact_fraction(x, f"{name}[{i}]")) for i, x in enumerate(v)]
         except TypeError:
             raise InvalidParameter(name, v, "a sequence of exact numbers") from None
         if not vals:
@@ -398,7 +380,7 @@ def _arb_inputs(m1, S1, m2, S2):
 
     def vec(v, name, n):
         try:
-            vals = [exact_number(x, f"{name}[{i}]") for i, x in enumerate(v)]
+            vals = [exact_fraction(x, f"{name}[{i}]") for i, x in enumerate(v)]
         except TypeError:
             raise InvalidParameter(name, v, "a sequence of exact numbers") from None
         if len(vals) != n:
@@ -495,7 +477,7 @@ def certified_gaussian_w2_sq(m1, S1, m2, S2, dps: int = DEFAULT_DPS):
 def as_probability_vector(p: Any, name: str = "p", size: int | None = None) -> tuple[Fraction, ...]:
     """Exact probability vector: entries >= 0 summing exactly to 1."""
     try:
-        vals = tuple(exact_number(x, f"{name}[{i}]") for i, x in enumerate(p))
+        vals = tuple(exact_fraction(x, f"{name}[{i}]") for i, x in enumerate(p))
     except TypeError:
         raise InvalidParameter(name, p, "a sequence of exact probabilities") from None
     if not vals or any(x < 0 for x in vals) or sum(vals) != 1:
@@ -599,7 +581,7 @@ def push_forward(p, K) -> tuple[Fraction, ...]:
 
 def w2_sq_line(points, p, q) -> Fraction:
     """W2^2 between two laws on the same points of the real line, exactly (quantile coupling)."""
-    xs = tuple(exact_number(x, f"points[{i}]") for i, x in enumerate(points))
+    xs = tuple(exact_fraction(x, f"points[{i}]") for i, x in enumerate(points))
     p = as_probability_vector(p, "p", len(xs))
     q = as_probability_vector(q, "q", len(xs))
     order = sorted(range(len(xs)), key=lambda i: xs[i])

@@ -23,13 +23,12 @@ References: Pavliotis 2014, ch. 4; Song et al. 2021; catalog L1.4, M5.2, M5.3, L
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Callable, Optional, Sequence
 
 import mpmath
 
 from numerics.errors import InvalidParameter
-from numerics.precision import check_dps, mpf_exact, workdps
+from numerics.precision import check_dps, exact_fraction, mpf_exact, workdps
 
 __all__ = [
     "POTENTIALS",
@@ -169,29 +168,12 @@ POTENTIALS = {
 }
 
 
-def _fraction(value: object, name: str) -> Fraction:
-    """An exact rational from int, Fraction, str or sympy Rational (floats refused)."""
-    if isinstance(value, (bool, float)):
-        raise InvalidParameter(name, value, "an exact number (int, Fraction, 'p/q' or decimal str)")
-    if isinstance(value, (int, Fraction)):
-        return Fraction(value)
-    if isinstance(value, str):
-        try:
-            return Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise InvalidParameter(name, value, "a decimal or 'p/q' string") from None
-    p, q = getattr(value, "p", None), getattr(value, "q", None)
-    if isinstance(p, int) and isinstance(q, int) and q != 0:
-        return Fraction(p, q)
-    raise InvalidParameter(name, value, "an exact number (int, Fraction, 'p/q' or decimal str)")
-
-
 def linear_vp_schedule(beta_min: object = "1/10", beta_max: object = 20):
     """(beta, B) for beta(t) = beta_min + (beta_max - beta_min) t, B(t) = int_0^t beta.
 
     The defaults are those of Song et al. 2021 (VP SDE on t in [0, 1]).
     """
-    bmin, bmax = _fraction(beta_min, "beta_min"), _fraction(beta_max, "beta_max")
+    bmin, bmax = exact_fraction(beta_min, "beta_min"), exact_fraction(beta_max, "beta_max")
     if not 0 < bmin <= bmax:
         raise InvalidParameter("beta_max", beta_max, f"a number >= beta_min = {beta_min} > 0")
 

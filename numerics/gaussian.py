@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from fractions import Fraction
 from typing import Callable, Sequence
 
@@ -42,14 +41,14 @@ import mpmath
 from flint import arb
 
 from numerics.errors import InvalidParameter
-from numerics.precision import DEFAULT_DPS, check_dps, flint_workdps, workdps
+from numerics.precision import DEFAULT_DPS, check_dps, exact_fraction, flint_workdps, workdps
 
 __all__ = [
     "affine_image_moments",
     "arb_value",
     "conditional_moments",
     "exact_matrix",
-    "exact_number",
+    "exact_fraction",
     "exact_spd",
     "exact_vector",
     "expectations_under",
@@ -80,37 +79,6 @@ ARB_GUARD_DIGITS = 10
 
 # ----------------------------------------------------------------------------- validation
 
-_EXACT = "an exact finite number (int, Fraction, decimal or 'p/q' string, sympy Rational)"
-
-
-def exact_number(value: object, name: str) -> Fraction:
-    """``value`` as an exact Fraction; floats, NaN, infinities and non-numbers are refused."""
-    if isinstance(value, bool):
-        raise InvalidParameter(name, value, _EXACT)
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, numbers.Integral):
-        return Fraction(int(value))
-    if isinstance(value, float):
-        raise InvalidParameter(name, value, _EXACT,
-                               hint="a float already carries rounding error; pass '0.1' or "
-                                    "Fraction(1, 10)")
-    if isinstance(value, str):
-        try:
-            return Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise InvalidParameter(name, value, _EXACT) from None
-    if isinstance(value, mpmath.mpf):
-        if not mpmath.isfinite(value):
-            raise InvalidParameter(name, value, _EXACT)
-        man, exp = value.man_exp
-        return Fraction(int(man)) * (Fraction(2) ** int(exp))
-    p, q = getattr(value, "p", None), getattr(value, "q", None)
-    if isinstance(p, int) and isinstance(q, int) and q != 0:  # sympy Integer / Rational
-        return Fraction(p, q)
-    raise InvalidParameter(name, value, _EXACT)
-
-
 def _rows(value: object, name: str, valid: str) -> list:
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
         value = value.tolist()  # numpy arrays, sympy matrices
@@ -128,7 +96,7 @@ def exact_vector(value: object, name: str, dim: int | None = None) -> Vec:
     if not rows or any(isinstance(r, (list, tuple)) for r in rows) or (dim and len(rows) != dim):
         raise InvalidParameter(name, value, valid,
                                hint=f"got {len(rows)} entries" if rows else "got no entries")
-    return tuple(exact_number(v, f"{name}[{i}]") for i, v in enumerate(rows))
+    return tuple(exact_fraction(v, f"{name}[{i}]") for i, v in enumerate(rows))
 
 
 def exact_matrix(value: object, name: str, shape: tuple[int, int] | None = None) -> Mat:
@@ -139,7 +107,7 @@ def exact_matrix(value: object, name: str, shape: tuple[int, int] | None = None)
     if not rows or not rows[0] or any(len(r) != len(rows[0]) for r in rows) or \
             (shape and (len(rows), len(rows[0])) != tuple(shape)):
         raise InvalidParameter(name, value, valid)
-    return tuple(tuple(exact_number(v, f"{name}[{i}][{j}]") for j, v in enumerate(r))
+    return tuple(tuple(exact_fraction(v, f"{name}[{i}][{j}]") for j, v in enumerate(r))
                  for i, r in enumerate(rows))
 
 
@@ -666,7 +634,7 @@ def kl_enclosure_1d(mean_p, var_p, mean_q, var_q, dps: int) -> arb:
     """
     dps = check_dps(dps)
     with _arb_dps(dps):
-        m, v, mq, vq = (_arb(exact_number(x, n)) for x, n in
+        m, v, mq, vq = (_arb(exact_fraction(x, n)) for x, n in
                         ((mean_p, "mean_p"), (var_p, "var_p"), (mean_q, "mean_q"),
                          (var_q, "var_q")))
         if not (v > 0 and vq > 0):

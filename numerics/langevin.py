@@ -38,10 +38,9 @@ from typing import Any, Callable, Sequence
 import mpmath
 
 from numerics.divergences import (SPDMatrix, _exact_is_spd, exact_matmul, _mpf, as_mp_spd, as_mp_vector,
-                                  as_probability_vector, as_stochastic_matrix, exact_inverse, exact_matrix,
-                                  exact_number)
+                                  as_probability_vector, as_stochastic_matrix, exact_inverse, exact_matrix)
 from numerics.errors import InvalidParameter
-from numerics.precision import DEFAULT_DPS, check_dps, flint_workdps, workdps
+from numerics.precision import DEFAULT_DPS, check_dps, exact_fraction, flint_workdps, workdps
 from numerics.quadrature import integrate_line
 
 __all__ = [
@@ -77,14 +76,14 @@ def _fun(Q, lam, f) -> mpmath.matrix:
 
 
 def _positive(value, name) -> Fraction:
-    x = exact_number(value, name)
+    x = exact_fraction(value, name)
     if x <= 0:
         raise InvalidParameter(name, value, "a positive number")
     return x
 
 
 def _nonneg_mpf(value, name) -> mpmath.mpf:
-    x = value if isinstance(value, mpmath.mpf) else _mpf(exact_number(value, name))
+    x = value if isinstance(value, mpmath.mpf) else _mpf(exact_fraction(value, name))
     if not (mpmath.isfinite(x) and x >= 0):
         raise InvalidParameter(name, value, "a finite number >= 0")
     return x
@@ -117,7 +116,7 @@ def _exact_target(mu, A, h):
         raise InvalidParameter("A", A, "a symmetric positive-definite matrix")
     d = len(rows)
     try:
-        muv = tuple(exact_number(x, "mu") for x in mu)
+        muv = tuple(exact_fraction(x, "mu") for x in mu)
     except TypeError:
         raise InvalidParameter("mu", mu, "a sequence of exact numbers") from None
     if len(muv) != d:
@@ -132,7 +131,7 @@ def ula_step(m, S, mu, A, h) -> tuple[tuple, tuple]:
     """
     rows, muv, h = _exact_target(mu, A, h)
     d = len(rows)
-    m = tuple(exact_number(x, "m") for x in m)
+    m = tuple(exact_fraction(x, "m") for x in m)
     S = exact_matrix(S, "S")
     if len(m) != d or len(S) != d:
         raise InvalidParameter("m, S", (m, S), f"a mean and covariance of dimension {d}")
@@ -285,10 +284,10 @@ def ula_bias_calibration_rows(A: SPDMatrix, steps: Sequence[Any], dps: int = DEF
         kr = gaussian_kl(mu, A.inverse(), mu, cov_h, dps)
         w2 = gaussian_w2(mu, cov_h, mu, A.inverse(), dps)
         with workdps(dps):
-            hm = _mpf(exact_number(h, "h"))
+            hm = _mpf(exact_fraction(h, "h"))
             vw = 8 * hm * d * L ** 2 / alpha
             dk = mpmath.mpf(dk_constant) * L / alpha * mpmath.sqrt(hm * d)
-            rows.append({"h": exact_number(h, "h"), "kl_forward": kf, "kl_reverse": kr,
+            rows.append({"h": exact_fraction(h, "h"), "kl_forward": kf, "kl_reverse": kr,
                          "w2": w2, "vw_term": vw, "ratio_kl_to_vw": kf / vw, "dk_term": dk, "ratio_w2_to_dk": w2 / dk})
     return rows
 
@@ -342,7 +341,7 @@ def mala_flux_1d(x, y, V: Callable, grad_V: Callable, h, dps: int = DEFAULT_DPS)
     """
     dps = check_dps(dps)
     with workdps(dps + _GUARD):
-        xm, ym = (_mpf(exact_number(v, n)) for v, n in ((x, "x"), (y, "y")))
+        xm, ym = (_mpf(exact_fraction(v, n)) for v, n in ((x, "x"), (y, "y")))
         hm = _mpf(_positive(h, "h"))
         f = mpmath.exp(-V(xm)) * _q1(xm, ym, grad_V, hm) * _accept1(xm, ym, V, grad_V, hm)
         b = mpmath.exp(-V(ym)) * _q1(ym, xm, grad_V, hm) * _accept1(ym, xm, V, grad_V, hm)
@@ -355,7 +354,7 @@ def _mala_integrals(x, V, grad_V, h, dps, breakpoints):
     the potential and the proposal exponents (their normalisers cancel)."""
     dps = check_dps(dps)
     with workdps(dps + 5):
-        xm = _mpf(exact_number(x, "x"))
+        xm = _mpf(exact_fraction(x, "x"))
         hm = _mpf(_positive(h, "h"))
         gx, vx = grad_V(xm), V(xm)
         centre = xm - hm * gx
@@ -445,7 +444,7 @@ def perturbed_gaussian_log_normaliser(c: Fraction, dps: int, method: str = "seri
     e^{-(2j-n)^2/2} (from E e^{ikX} = e^{-k^2/2}), summed until the terms are below 10^-(dps+10);
     ``quadrature``: mpmath tanh-sinh on the real line (an independent route for tests).
     """
-    c = exact_number(c, "c")
+    c = exact_fraction(c, "c")
     with workdps(dps + 10):
         cm = _mpf(c)
         if method == "quadrature":
@@ -478,7 +477,7 @@ def perturbed_gaussian_kl_fisher(a, b, c, dps: int = DEFAULT_DPS) -> tuple[mpmat
     (:func:`perturbed_gaussian_log_normaliser`; quadrature agrees, see the tests).
     """
     dps = check_dps(dps)
-    A, B, C = exact_number(a, "a"), _positive(b, "b"), exact_number(c, "c")
+    A, B, C = exact_fraction(a, "a"), _positive(b, "b"), exact_fraction(c, "c")
     with workdps(dps + _GUARD):
         am, bm, cm = _mpf(A), _mpf(B), _mpf(C)
         damp = mpmath.exp(-bm / 2)
@@ -523,7 +522,7 @@ def certified_perturbed_gaussian_kl_fisher(a, b, c: Any, dps: int = 30) -> tuple
     (|E sin^n X| <= 1)."""
     from flint import arb, fmpq
 
-    c = exact_number(c, "c")
+    c = exact_fraction(c, "c")
     log_z = _certified_log_normaliser(c, check_dps(dps))
     with flint_workdps(dps):
         cm = arb(fmpq(c.numerator, c.denominator))

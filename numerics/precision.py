@@ -38,6 +38,7 @@ __all__ = [
     "workdps",
     "flint_workdps",
     "flint_workprec",
+    "exact_fraction",
 ]
 
 #: Digits used when the caller does not say: the catalog's default (DESIGN.md).
@@ -142,6 +143,42 @@ def mpf_exact(value: object, name: str = "value") -> mpmath.mpf:
     if hasattr(value, "_mpf_") and type(value).__module__.startswith("sympy"):
         return mpmath.mpf(str(value))
     raise InvalidParameter(name, value, "an exact number (int, str, Fraction or sympy Rational)")
+
+
+_EXACT = "an exact finite number (int, Fraction, decimal or 'p/q' string, sympy Rational)"
+
+
+def exact_fraction(value: object, name: str = "value") -> Fraction:
+    """``value`` as an exact :class:`fractions.Fraction`, for exact parameter inputs.
+
+    Accepts integers (Python or numpy), Fractions, decimal or ``"p/q"`` strings, sympy
+    Integer/Rational and finite mpmath numbers (a binary mpf is a dyadic rational).  Floats,
+    NaN, infinities and other objects are refused with :class:`InvalidParameter`.
+    """
+    if isinstance(value, bool):
+        raise InvalidParameter(name, value, _EXACT)
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))
+    if isinstance(value, float):
+        hint = ("NaN is not a number" if math.isnan(value) else
+                "a float already carries rounding error; pass '0.1' or Fraction(1, 10)")
+        raise InvalidParameter(name, value, _EXACT, hint=hint)
+    if isinstance(value, str):
+        try:
+            return Fraction(value.strip())
+        except (ValueError, ZeroDivisionError):
+            raise InvalidParameter(name, value, _EXACT) from None
+    if isinstance(value, mpmath.mpf):
+        if not mpmath.isfinite(value):
+            raise InvalidParameter(name, value, _EXACT)
+        man, exp = value.man_exp
+        return Fraction(int(man)) * (Fraction(2) ** int(exp))
+    p, q = getattr(value, "p", None), getattr(value, "q", None)
+    if isinstance(p, int) and isinstance(q, int) and q != 0:  # sympy Integer / Rational
+        return Fraction(p, q)
+    raise InvalidParameter(name, value, _EXACT)
 
 
 def mpf_from_float(value: float, name: str = "value") -> mpmath.mpf:

@@ -35,7 +35,8 @@ import random
 from fractions import Fraction
 from typing import Any, Callable
 
-from numerics.divergences import SPDMatrix, exact_matmul, exact_number, givens_rotation
+from numerics.divergences import SPDMatrix, exact_matmul, givens_rotation
+from numerics.precision import exact_fraction
 from numerics.errors import InvalidParameter
 
 __all__ = [
@@ -94,7 +95,7 @@ class DrawSource:
 
 
 def _check_range(lo, hi, name):
-    lo, hi = exact_number(lo, f"{name} low"), exact_number(hi, f"{name} high")
+    lo, hi = exact_fraction(lo, f"{name} low"), exact_fraction(hi, f"{name} high")
     if hi < lo:
         raise InvalidParameter(name, (lo, hi), "an interval with low <= high")
     return lo, hi
@@ -135,7 +136,7 @@ def build_spd(src, d: int | None = None, lambda_min_range=LAMBDA_MIN_RANGE,
     lo, hi = _check_range(*lambda_min_range, "lambda_min_range")
     if lo <= 0:
         raise InvalidParameter("lambda_min_range", lambda_min_range, "positive eigenvalues")
-    kmax = exact_number(max_condition, "max_condition")
+    kmax = exact_fraction(max_condition, "max_condition")
     if kmax < 1:
         raise InvalidParameter("max_condition", max_condition, "a condition number >= 1")
     lam_min = build_rational(src, lo, hi)
@@ -143,7 +144,7 @@ def build_spd(src, d: int | None = None, lambda_min_range=LAMBDA_MIN_RANGE,
     rest = [lam_min * (1 + (kappa - 1) * Fraction(src.integer(0, 60), 60)) for _ in range(d - 1)]
     if d > 1 and src.boolean():
         rest[0] = lam_min * kappa  # attain the drawn condition number
-    kmin = exact_number(min_condition, "min_condition")
+    kmin = exact_fraction(min_condition, "min_condition")
     if d > 1 and kmin > 1:
         if not kmin <= kmax:
             raise InvalidParameter("min_condition", min_condition, f"a condition number <= max_condition={kmax}")
@@ -157,7 +158,7 @@ def build_spd(src, d: int | None = None, lambda_min_range=LAMBDA_MIN_RANGE,
 
 
 def build_vector(src, d: int, bound: Any = 3) -> tuple:
-    b = exact_number(bound, "bound")
+    b = exact_fraction(bound, "bound")
     return tuple(build_rational(src, -b, b) for _ in range(d))
 
 
@@ -173,7 +174,7 @@ def build_probability_vector(src, k: int | None = None, allow_zero: bool = False
     if k < 1:
         raise InvalidParameter("k", k, "a number of states >= 1")
     if concentration is not None:
-        a = exact_number(concentration, "concentration")
+        a = exact_fraction(concentration, "concentration")
         if a <= 0:
             raise InvalidParameter("concentration", concentration, "a positive Dirichlet parameter")
         if hasattr(src, "dirichlet"):
@@ -246,7 +247,7 @@ def ula_point(A: SPDMatrix, alpha, L, h, m0=None, S0=None, k=None) -> dict:
 def shift_along(A: SPDMatrix, eigenvalue: Fraction, c: Any) -> tuple:
     """c times the eigenvector of ``eigenvalue`` (exact): a mean shift along one mode of A."""
     v = A.eigenvector(A.eigenvalues.index(eigenvalue))
-    return tuple(exact_number(c, "c") * x for x in v)
+    return tuple(exact_fraction(c, "c") * x for x in v)
 
 
 VW_VIOLATIONS = ("step", "step_to_stability", "lsi", "smooth")
@@ -353,7 +354,7 @@ def dk_settings(d: int | None = None, max_condition: Any = MAX_CONDITION):
 
 def step_sizes(alpha: Any, L: Any):
     """ULA steps in (0, alpha/(4 L^2)]."""
-    hmax = exact_number(alpha, "alpha") / (4 * exact_number(L, "L") ** 2)
+    hmax = exact_fraction(alpha, "alpha") / (4 * exact_fraction(L, "L") ** 2)
     return rationals(0, hmax).map(lambda h: h if h > 0 else hmax / _GRID)
 
 

@@ -38,13 +38,13 @@ import mpmath
 from flint import acb, arb
 
 from numerics.errors import InvalidParameter, PrecisionLoss
-from numerics.precision import check_dps, flint_workdps, workdps
+from numerics.precision import check_dps, exact_fraction, flint_workdps, workdps
 
 __all__ = [
     "GaussianMixture1D",
     "dsm_loss",
     "esm_loss",
-    "exact_number",
+    "exact_fraction",
     "marginal_fisher_information",
     "marginal_log_density_derivative",
     "noisy_marginal_density",
@@ -60,26 +60,8 @@ _RADIUS_DIGITS = 5
 _RADIUS_FLOOR = Fraction(1, 1000)
 
 
-def exact_number(value: object, name: str) -> Fraction:
-    """An exact rational from int, Fraction, decimal/'p/q' string or sympy Rational (no floats)."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise InvalidParameter(name, value, "an exact number (int, Fraction, 'p/q' or decimal str)",
-                               "a float already carries rounding error; pass it as a string")
-    if isinstance(value, (int, Fraction)):
-        return Fraction(value)
-    if isinstance(value, str):
-        try:
-            return Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            raise InvalidParameter(name, value, "a decimal or 'p/q' string") from None
-    p, q = getattr(value, "p", None), getattr(value, "q", None)
-    if isinstance(p, int) and isinstance(q, int) and q != 0:
-        return Fraction(p, q)
-    raise InvalidParameter(name, value, "an exact number (int, Fraction, 'p/q' or decimal str)")
-
-
 def _positive(value: object, name: str) -> Fraction:
-    out = exact_number(value, name)
+    out = exact_fraction(value, name)
     if out <= 0:
         raise InvalidParameter(name, value, "a positive number")
     return out
@@ -107,7 +89,7 @@ class GaussianMixture1D:
         w = tuple(_positive(x, f"weights[{i}]") for i, x in enumerate(weights))
         if sum(w) != 1:
             raise InvalidParameter("weights", weights, "positive numbers summing to exactly 1")
-        mu = tuple(exact_number(x, f"means[{i}]") for i, x in enumerate(means))
+        mu = tuple(exact_fraction(x, f"means[{i}]") for i, x in enumerate(means))
         v = tuple(_positive(x, f"variances[{i}]") for i, x in enumerate(variances))
         return cls(w, mu, v)
 
@@ -179,7 +161,7 @@ def _gaussians(mixture: GaussianMixture1D, m: Fraction, sigma: Fraction):
 # ----------------------------------------------------------------------------- Tweedie
 
 def _channel(y, m, sigma) -> tuple[Fraction, Fraction, Fraction]:
-    return exact_number(y, "y"), _positive(m, "m"), _positive(sigma, "sigma")
+    return exact_fraction(y, "y"), _positive(m, "m"), _positive(sigma, "sigma")
 
 
 def posterior_moments(mixture: GaussianMixture1D, y, m, sigma, dps: int) -> dict:
@@ -327,7 +309,7 @@ def dsm_loss(mixture: GaussianMixture1D, m, sigma, a, b, dps: int) -> mpmath.mpf
     """
     f = _functionals(mixture, m, sigma, dps)
     m, sigma = _ou(m, sigma)
-    a, b = exact_number(a, "a"), exact_number(b, "b")
+    a, b = exact_fraction(a, "a"), exact_fraction(b, "b")
     with workdps(dps + 10):
         A, B, S = _mp(a) * _mp(m), _mp(b), _mp(a) * _mp(sigma) + 1 / _mp(sigma)
         # (A x0 + B + S z)^2 = sum over the monomials x0^j z^k
@@ -341,7 +323,7 @@ def dsm_loss(mixture: GaussianMixture1D, m, sigma, a, b, dps: int) -> mpmath.mpf
 def esm_loss(mixture: GaussianMixture1D, m, sigma, a, b, dps: int) -> mpmath.mpf:
     """E|a X_t + b - d/dx log q_t(X_t)|^2 = int q (a x + b)^2 - 2 (a x + b) q' + q'^2/q dx."""
     f = _functionals(mixture, m, sigma, dps)
-    a, b = exact_number(a, "a"), exact_number(b, "b")
+    a, b = exact_fraction(a, "a"), exact_fraction(b, "b")
     with workdps(dps + 10):
         A, B = _mp(a), _mp(b)
         total = (A * A * f["x^2"] + 2 * A * B * f["x^1"] + B * B * f["x^0"]

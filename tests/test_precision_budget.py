@@ -13,6 +13,7 @@ from numerics.budget import BudgetExceeded, run_with_budget
 from numerics.errors import InvalidParameter, PrecisionLoss
 from numerics.precision import (
     at_two_precisions,
+    exact_fraction,
     check_dps,
     identity_tolerance,
     mpf_exact,
@@ -126,3 +127,18 @@ def test_exceptions_from_the_work_propagate():
 def test_budget_validates_seconds(bad):
     with pytest.raises(InvalidParameter, match="budget"):
         run_with_budget(lambda: None, bad)
+
+
+def test_exact_fraction_accepts_exact_inputs_only():
+    import numpy as np
+
+    assert exact_fraction("0.1") == Fraction(1, 10)
+    assert exact_fraction("-3/7") == Fraction(-3, 7)
+    assert exact_fraction(sympy.Rational(2, 9)) == Fraction(2, 9)
+    assert exact_fraction(np.int64(5)) == 5
+    with workdps(30):
+        assert exact_fraction(mpmath.mpf(3) / 8) == Fraction(3, 8)  # dyadic: exact
+    for bad, fragment in [(0.1, "rounding"), (float("nan"), "NaN"), ("nan", "exact"),
+                          ("1/0", "exact"), (True, "exact"), ([1], "exact")]:
+        with pytest.raises(InvalidParameter, match=fragment):
+            exact_fraction(bad, "beta")
