@@ -24,8 +24,8 @@ import time
 from typing import Optional, Sequence
 
 from numerics.errors import DiffusionProofsError, InvalidParameter
-from numerics.precision import DEFAULT_DPS, MAX_DPS, MIN_DPS
-from proofs_check import __version__
+from numerics.precision import DEFAULT_DPS
+from proofs_check import __version__, argtypes
 
 PROG = "diffusion-proofs"
 #: Subcommands contributed by other modules: each has configure(subparsers) setting a handler.
@@ -43,27 +43,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message} (see '{PROG} --help')\n")
 
 
-def _dps(text: str) -> int:
-    valid = f"expected an integer number of digits in [{MIN_DPS}, {MAX_DPS}]"
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is invalid: {valid}") from None
-    if not MIN_DPS <= value <= MAX_DPS:
-        raise argparse.ArgumentTypeError(f"{value} is invalid: {valid}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is invalid: expected an integer >= 0") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is invalid: expected an integer >= 0")
-    return value
-
-
 def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
     """Add the global options; on a subparser, skip any the subcommand defines itself.
 
@@ -76,9 +55,9 @@ def _add_global_options(parser: argparse.ArgumentParser, top: bool) -> None:
                              help="output format (default: text; csv and npz for tables)")),
         (("--output", "-o"), dict(metavar="FILE", default=d(None),
                                   help="write the output to FILE (atomically) instead of stdout")),
-        (("--dps",), dict(type=_dps, default=d(DEFAULT_DPS), metavar="N",
+        (("--dps",), dict(type=argtypes.dps, default=d(DEFAULT_DPS), metavar="N",
                           help=f"decimal digits for numeric routes (default {DEFAULT_DPS})")),
-        (("--seed",), dict(type=_seed, default=d(0), metavar="N",
+        (("--seed",), dict(type=argtypes.int_at_least(0), default=d(0), metavar="N",
                            help="seed of the drawn parameter points (default 0)")),
         (("--quiet", "-q"), dict(action="store_true", default=d(False),
                                  help="no progress output on stderr")),

@@ -22,14 +22,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
-from typing import Callable, Sequence
+from typing import Callable
 
 import mpmath
 import numpy as np
 
 from numerics import schedules as ns
 from numerics.errors import InvalidParameter
-from numerics.precision import DEFAULT_DPS, MAX_DPS, MIN_DPS, check_dps
+from numerics.precision import DEFAULT_DPS, check_dps
+from proofs_check import argtypes
 from proofs_check.errors import UsageError
 
 __all__ = ["FORMATS", "configure", "run"]
@@ -38,41 +39,11 @@ FORMATS = ("text", "md", "csv", "json", "npz")
 _SUPPRESS = argparse.SUPPRESS
 
 
-# --------------------------------------------------------------------------- argument types
-
-def _dps_type(text: str) -> int:
-    try:
-        return check_dps(int(text), "--dps")
-    except (ValueError, InvalidParameter):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is invalid: expected an integer in [{MIN_DPS}, {MAX_DPS}]") from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is invalid: expected an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is invalid: expected an integer >= 1")
-    return value
-
-
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is invalid: expected an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is invalid: expected an integer >= 0")
-    return value
-
-
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     """--dps/--digits/--format/--output; defaults suppressed so an earlier value survives."""
-    parser.add_argument("--dps", type=_dps_type, default=_SUPPRESS, metavar="N",
+    parser.add_argument("--dps", type=argtypes.dps, default=_SUPPRESS, metavar="N",
                         help=f"working decimal digits (default {DEFAULT_DPS})")
-    parser.add_argument("--digits", type=_positive_int, default=_SUPPRESS, metavar="N",
+    parser.add_argument("--digits", type=argtypes.int_at_least(1), default=_SUPPRESS, metavar="N",
                         help="significant digits printed (default: --dps)")
     parser.add_argument("--format", choices=FORMATS, default=_SUPPRESS,
                         help="text (default), md, csv, json, or npz (needs --output)")
@@ -83,7 +54,7 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 def _add_schedule_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule", default="linear", choices=ns.BETA_SCHEDULES,
                    help="beta schedule (default linear)")
-    p.add_argument("--T", type=_positive_int, default=1000, help="training steps (default 1000)")
+    p.add_argument("--T", type=argtypes.int_at_least(1), default=1000, help="training steps (default 1000)")
     p.add_argument("--beta-start", default="0.0001", metavar="B0",
                    help="first beta, exact decimal (default 0.0001)")
     p.add_argument("--beta-end", default="0.02", metavar="B1",
@@ -116,10 +87,10 @@ def configure(subparsers) -> argparse.ArgumentParser:
 
     p = sub.add_parser("timesteps", help="inference timesteps of a spacing rule")
     p.add_argument("--spacing", choices=ns.SPACINGS, default="leading")
-    p.add_argument("--T", type=_positive_int, default=1000)
-    p.add_argument("--steps", type=_positive_int, default=50, metavar="N",
+    p.add_argument("--T", type=argtypes.int_at_least(1), default=1000)
+    p.add_argument("--steps", type=argtypes.int_at_least(1), default=50, metavar="N",
                    help="number of inference steps")
-    p.add_argument("--steps-offset", type=_nonneg_int, default=0)
+    p.add_argument("--steps-offset", type=argtypes.int_at_least(0), default=0)
     p.add_argument("--openai", metavar="SPEC", default=None,
                    help="OpenAI respacing instead, e.g. '50', '10,20' or 'ddim50'")
     _add_output_options(p)
@@ -127,15 +98,15 @@ def configure(subparsers) -> argparse.ArgumentParser:
     p = sub.add_parser("ddim", help="DDIM sigma_t(eta) along a timestep table")
     _add_schedule_options(p)
     p.add_argument("--spacing", choices=ns.SPACINGS, default="leading")
-    p.add_argument("--steps", type=_positive_int, default=50, metavar="N")
-    p.add_argument("--steps-offset", type=_nonneg_int, default=0)
+    p.add_argument("--steps", type=argtypes.int_at_least(1), default=50, metavar="N")
+    p.add_argument("--steps-offset", type=argtypes.int_at_least(0), default=0)
     p.add_argument("--eta", default="0", help="DDIM eta, exact decimal (default 0)")
     p.add_argument("--final-alpha-bar", default="1",
                    help="alpha_bar after the last step (1 = diffusers set_alpha_to_one)")
     _add_output_options(p)
 
     p = sub.add_parser("karras", help="Karras et al. sigmas")
-    p.add_argument("--n", type=_positive_int, required=True, help="number of sigmas")
+    p.add_argument("--n", type=argtypes.int_at_least(1), required=True, help="number of sigmas")
     p.add_argument("--sigma-min", required=True)
     p.add_argument("--sigma-max", required=True)
     p.add_argument("--rho", default="7")
