@@ -30,7 +30,7 @@ from typing import Iterable, Union
 
 from numerics.errors import InvalidParameter
 from proofs_check.entry import CheckResult, Entry, Status
-from proofs_check.runner import EntryResult, RunResult
+from proofs_check.runner import RunResult
 
 __all__ = [
     "check_writable",
