@@ -86,7 +86,17 @@ def symbols() -> SimpleNamespace:
 def reparametrise(expr: sp.Expr) -> sp.Expr:
     """Replace alpha, alpha_bar_prev, alpha_bar by squares of positive symbols (no radicals left
     in them; sqrt(1 - alpha_bar) stays the only radical)."""
-    return sp.sympify(expr).xreplace(REPARAMETRISATION)
+    return _sympy(expr, "expr").xreplace(REPARAMETRISATION)
+
+
+def _sympy(expr: Any, name: str) -> sp.Basic:
+    """A sympy object as is, an int as an Integer; anything else (a string above all) is refused:
+    strings are never parsed."""
+    if isinstance(expr, sp.Basic):
+        return expr
+    if isinstance(expr, numbers.Integral) and not isinstance(expr, bool):
+        return sp.Integer(int(expr))
+    raise InvalidParameter(name, expr, "a sympy expression or an int (strings are never parsed)")
 
 
 # ----------------------------------------------------------------------------- validation
@@ -494,6 +504,6 @@ def log_canonical(expr: sp.Expr, atoms: dict | None = None) -> tuple[sp.Expr, di
                 out += sign * mult * atoms[key]
         return out
 
-    rewritten = sp.sympify(expr).replace(lambda e: isinstance(e, sp.log),
+    rewritten = _sympy(expr, "expr").replace(lambda e: isinstance(e, sp.log),
                                          lambda e: rewrite(e.args[0]))
     return rewritten, atoms

@@ -15,6 +15,7 @@ from numerics.precision import (
     at_two_precisions,
     exact_fraction,
     check_dps,
+    current_dps,
     identity_tolerance,
     mpf_exact,
     mpf_from_float,
@@ -30,12 +31,12 @@ def test_check_dps_rejects_out_of_range_and_non_integers(bad):
 
 
 def test_workdps_restores_precision_even_after_an_error():
-    before = mpmath.mp.dps
+    before = current_dps()
     with pytest.raises(RuntimeError):
         with workdps(80):
-            assert mpmath.mp.dps == 80
+            assert current_dps() == 80
             raise RuntimeError
-    assert mpmath.mp.dps == before
+    assert current_dps() == before
 
 
 def test_mpf_exact_is_exact_and_refuses_floats():
