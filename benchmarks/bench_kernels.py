@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_kernels.py                  # 10^6 points per kernel (cached refs)
     python benchmarks/bench_kernels.py --n 20000        # quick run
     python benchmarks/bench_kernels.py --validate 300   # also check the reference vs mpmath
+    python benchmarks/bench_kernels.py --kernels kl_mvn # 10^5 Gaussian pairs, dims 1-8 (--mvn-n)
 
 For each kernel it draws points over all magnitudes (both signs, log-spaced, near-equal
 pairs over many decades of the difference, far tails), computes a reference with
@@ -367,6 +368,173 @@ def pin_allocator():
         return False
 
 
+# ------------------------------------------------------------------ kl_mvn (multivariate KL)
+#
+# Not an elementwise kernel: points are pairs of Gaussians of dimension 1-8, grouped by
+# dimension; the reference is mpmath at 50 digits (Arb has no matrix routines here) from the
+# exact float inputs, by the trace / log-determinant formula evaluated with Cholesky factors
+# in mpmath, and cached like the others.
+
+MVN_DIMS = range(1, 9)
+
+
+def points_kl_mvn(n, rng):
+    """n pairs (about n/8 per dimension 1-8): {dim: (m1, c1, m2, c2)}.  cov1 = Q diag(l) Q^T
+    with condition number 10^U(0, 6); half the pairs near-equal: cov2 = L1 (I + e S) L1^T
+    (S symmetric, |S| <= 1, e = 10^U(-14, -2)) and mean2 = mean1 + 10^U(-16, -2) noise; the
+    other half independent.  Matrices are symmetrised exactly ((c + c^T)/2); pairs whose
+    float covariances fail Cholesky are dropped."""
+    groups = {}
+    for dim in MVN_DIMS:
+        m = n // len(MVN_DIMS)
+
+        def cov(k):
+            q, _ = np.linalg.qr(rng.normal(size=(k, dim, dim)))
+            cond = 10.0 ** rng.uniform(0, 6, (k, 1))
+            lam = 10.0 ** rng.uniform(-1, 1, (k, 1)) * cond ** rng.uniform(0, 1, (k, dim))
+            c = (q * lam[:, None, :]) @ np.swapaxes(q, -1, -2)
+            return (c + np.swapaxes(c, -1, -2)) / 2
+
+        c1 = cov(m)
+        m1 = rng.normal(size=(m, dim)) * 10.0 ** rng.uniform(-2, 2, (m, 1))
+        c2, m2 = cov(m), rng.normal(size=(m, dim)) * 10.0 ** rng.uniform(-2, 2, (m, 1))
+        near = rng.random(m) < 0.5
+        k = int(near.sum())
+        s = rng.uniform(-1, 1, (k, dim, dim))
+        s = (s + np.swapaxes(s, -1, -2)) / (2 * dim)
+        e = 10.0 ** rng.uniform(-14, -2, (k, 1, 1))
+        l1 = np.linalg.cholesky(c1[near])
+        c = l1 @ (np.eye(dim) + e * s) @ np.swapaxes(l1, -1, -2)
+        c2[near] = (c + np.swapaxes(c, -1, -2)) / 2
+        m2[near] = m1[near] + (m1[near] * rng.normal(size=(k, dim))
+                               * 10.0 ** rng.uniform(-16, -2, (k, 1)))
+        ok = np.ones(m, dtype=bool)
+        for i in range(m):
+            try:
+                np.linalg.cholesky(c1[i]), np.linalg.cholesky(c2[i])
+            except np.linalg.LinAlgError:
+                ok[i] = False
+        groups[dim] = (m1[ok], c1[ok], m2[ok], c2[ok])
+    return groups
+
+
+def mp_kl_mvn(m1, c1, m2, c2, dps=50):
+    """1/2 [tr(C2^-1 C1) + dm^T C2^-1 dm - n + log det C2 - log det C1] at dps digits from
+    the exact float inputs (mpf_from_float), via mpmath Cholesky factors."""
+    import mpmath
+    from numerics.precision import mpf_from_float, workdps
+    n = len(m1)
+    with workdps(dps):
+        C1 = mpmath.matrix([[mpf_from_float(float(v)) for v in row] for row in c1])
+        C2 = mpmath.matrix([[mpf_from_float(float(v)) for v in row] for row in c2])
+        d = mpmath.matrix([mpf_from_float(float(a)) - mpf_from_float(float(b))
+                           for a, b in zip(m1, m2)])
+        L1, L2 = mpmath.cholesky(C1), mpmath.cholesky(C2)
+
+        def solve(b):                                # L2^-1 b, forward substitution
+            x = [mpmath.mpf(0)] * n
+            for i in range(n):
+                x[i] = (b[i] - mpmath.fsum(L2[i, k] * x[k] for k in range(i))) / L2[i, i]
+            return x
+
+        fro = mpmath.fsum(v ** 2 for j in range(n)
+                          for v in solve([L1[i, j] for i in range(n)]))  # |L2^-1 L1|_F^2
+        quad = mpmath.fsum(v ** 2 for v in solve([d[i] for i in range(n)]))
+        logdet = 2 * mpmath.fsum(mpmath.log(L2[i, i] / L1[i, i]) for i in range(n))
+        return (fro + quad - n + logdet) / 2
+
+
+def textbook_kl_mvn(m1, c1, m2, c2):
+    """sum log diag Lq - sum log diag Lp + (|Lq^-1 Lp|_F^2 + |Lq^-1 dm|^2 - n)/2 (the usual
+    torch formulation), batched numpy."""
+    lp, lq = np.linalg.cholesky(c1), np.linalg.cholesky(c2)
+    n = c1.shape[-1]
+    a = np.linalg.solve(lq, lp)
+    z = np.linalg.solve(lq, (m1 - m2)[..., None])[..., 0]
+    ld = (np.log(np.diagonal(lq, axis1=-2, axis2=-1)).sum(-1)
+          - np.log(np.diagonal(lp, axis1=-2, axis2=-1)).sum(-1))
+    return ld + ((a ** 2).sum((-1, -2)) + (z ** 2).sum(-1) - n) / 2
+
+
+def references_kl_mvn(groups, refresh=False):
+    """{dim: (count, 2) double-double references}, cached under one key per dimension."""
+    import mpmath
+    from numerics.precision import workdps
+    cache = {}
+    if os.path.exists(CACHE) and not refresh:
+        with np.load(CACHE, allow_pickle=False) as data:
+            cache = {k: data[k] for k in data.files}
+    out, seconds, changed = {}, 0.0, False
+    for dim, arrays in groups.items():
+        key = f"kl_mvn{dim}__{_fingerprint(arrays)}"
+        if key not in cache:
+            t0 = time.perf_counter()
+            rows = []
+            for p in zip(*arrays):
+                v = mp_kl_mvn(*p)
+                with workdps(50):
+                    hi = float(v)
+                    rows.append((hi, float(v - mpmath.mpf(hi))))
+            cache[key] = np.array(rows).reshape(-1, 2)
+            seconds += time.perf_counter() - t0
+            changed = True
+        out[dim] = cache[key]
+    if changed:
+        tmp = CACHE + ".tmp.npz"
+        np.savez(tmp, **cache)
+        os.replace(tmp, CACHE)
+    return out, seconds
+
+
+def bench_kl_mvn(n, reps, rounds):
+    """One table row for kl_mvn: ulps over all pairs, and time vs the textbook formula summed
+    over the dimension groups."""
+    groups = points_kl_mvn(n, np.random.default_rng(SEED))
+    refs, seconds = references_kl_mvn(groups)
+    u, ut, worst = [], [], (0.0, None)
+    for dim, arrays in groups.items():
+        got = kernels.kl_mvn(*arrays)
+        with np.errstate(all="ignore"):
+            tb = textbook_kl_mvn(*arrays)
+        e = ulps(got, refs[dim][:, 0], refs[dim][:, 1])
+        u.append(e)
+        ut.append(ulps(tb, refs[dim][:, 0], refs[dim][:, 1]))
+        if e.max() > worst[0]:
+            i = int(np.argmax(e))
+            worst = (float(e.max()), (dim, float(refs[dim][i, 0])))
+    u, ut = np.concatenate(u), np.concatenate(ut)
+    count = u.size
+    # the 50-digit reference cancels (KL ~ 1e-28 from terms ~ n): recheck the pairs with the
+    # largest errors and the smallest references at 100 digits
+    from numerics.precision import workdps
+    flat = [(dim, i) for dim in groups for i in range(len(refs[dim]))]
+    order = np.concatenate([np.argsort(u)[-5:],
+                            np.argsort(np.concatenate([refs[d][:, 0] for d in groups]))[:5]])
+    gap = 0.0
+    for k in order:
+        dim, i = flat[int(k)]
+        p = [a[i] for a in groups[dim]]
+        with workdps(100):
+            v50, v100 = mp_kl_mvn(*p, dps=50), mp_kl_mvn(*p, dps=100)
+            if v100 != 0:
+                gap = max(gap, float(abs(v50 - v100) / abs(v100)))
+    times = []
+    for _ in range(rounds):
+        t = np.zeros(2)
+        for arrays in groups.values():
+            t += best_times([kernels.kl_mvn, textbook_kl_mvn], arrays, reps)
+        times.append(t / count * 1e9)
+    times = np.array(times)
+    ratios = times[:, 0] / times[:, 1]
+    print(f"kl_mvn: {count} pairs (dims 1-8), reference {seconds:.1f} s "
+          f"({'cached' if seconds == 0 else 'computed'}); worst {worst[0]:.3g} ulp at "
+          f"(dim, KL) = {worst[1]}; 50 vs 100 digits on 10 hard pairs: max relative gap "
+          f"{gap:.1e}", flush=True)
+    return ("kl_mvn", count, np.median(u), np.quantile(u, 0.9999), u.max(), int((u > 2).sum()),
+            np.nanmedian(ut), np.nanmax(ut), *np.median(times, axis=0), np.median(ratios),
+            ratios.min(), ratios.max())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="points per kernel")
@@ -376,7 +544,10 @@ def main(argv=None):
     parser.add_argument("--validate", type=int, default=0, metavar="K",
                         help="compare K Arb references with mpmath at 50 digits")
     parser.add_argument("--refresh", action="store_true", help="recompute cached references")
-    parser.add_argument("--kernels", default=",".join(KERNELS), help="comma-separated subset")
+    parser.add_argument("--kernels", default=",".join([*KERNELS, "kl_mvn"]),
+                        help="comma-separated subset")
+    parser.add_argument("--mvn-n", type=int, default=100_000,
+                        help="pairs for kl_mvn (mpmath references: ~ms per pair)")
     parser.add_argument("--no-pin", action="store_true",
                         help="leave glibc's allocator thresholds alone (see pin_allocator)")
     args = parser.parse_args(argv)
@@ -384,6 +555,9 @@ def main(argv=None):
         print("note: could not pin the allocator (not glibc); timings depend on run order")
     rows = []
     for name in args.kernels.split(","):
+        if name == "kl_mvn":
+            rows.append(bench_kl_mvn(min(args.n, args.mvn_n), args.reps, args.rounds))
+            continue
         if name not in KERNELS:
             parser.error(f"unknown kernel {name!r}; choose among {', '.join(KERNELS)}")
         points, _, _, fn, textbook = KERNELS[name]

@@ -312,9 +312,11 @@ def test_prior_bpd_ulps():
 def test_prior_bpd_regime_boundaries():
     # G(a) = -log(1 - a) - a switches from its series to the table logarithm at a = 1/32; the
     # table's exact subtractions hold up to a = 0.79 and its entries change at the binade and
-    # 1/256 steps of 1 - a; results below 2^-1000 are recomputed scaled; a subnormal alpha_bar
-    # and products near overflow take the exact path
-    alphas = [x for t in (1 / 32, 0.5, 0.75, 0.79, 1 - 2.0 ** -7, 1 - 2.0 ** -30,
+    # 1/256 steps of 1 - a; 1 - a - w_hi is formed as (1 - w_hi) - a, whose exactness argument
+    # changes at 1 - a = 2^-11 (below it w_hi = 1 - a); results below 2^-1000 are recomputed
+    # scaled; a subnormal alpha_bar and products near overflow take the exact path
+    alphas = [x for t in (1 / 32, 0.5, 0.75, 0.79, 1 - 2.0 ** -7, 1 - 2.0 ** -11,
+                          1 - 2.0 ** -11 - 2.0 ** -40, 1 - 2.0 ** -30,
                           1 - (1 + 37 / 256) * 2.0 ** -3) for x in around(t)]
     alphas += [np.nextafter(1.0, 0.0), 5e-324, 2.0 ** -1022, 0.0]
     pts = [(x, a) for a in alphas for x in (0.0, 0.4, -3.0)]
@@ -403,3 +405,35 @@ def test_kl_mvn_invalid(cov1, name):
     with pytest.raises(InvalidParameter) as info:
         kernels.kl_mvn(np.zeros(3), np.eye(2), np.zeros(2), np.eye(2))
     assert info.value.name == "mean1"
+
+
+def test_kl_mvn_near_equal_ill_conditioned():
+    # cov2 = L1 (I + e S) L1^T with cond(cov1) = 1e5: the float Cholesky factors differ from
+    # the exact ones by ~u cond, far above KL ~ e^2; the kernel takes cov2 - cov1 directly
+    # (eigenvalues mu of L2^-1 (C2 - C1) L2^-T), relative error ~ n u cond = 4.4e-11: 1e-9
+    rng = np.random.default_rng(43)
+    q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    c1 = (q * np.array([1.0, 10.0, 1e3, 1e5])) @ q.T
+    c1 = (c1 + c1.T) / 2
+    s = rng.uniform(-1, 1, (4, 4))
+    s = (s + s.T) / 8
+    l1 = np.linalg.cholesky(c1)
+    m1 = rng.normal(size=4)
+    for e in (1e-12, 1e-8, 1e-4, 0.1):
+        c2 = l1 @ (np.eye(4) + e * s) @ l1.T
+        c2 = (c2 + c2.T) / 2
+        got = kernels.kl_mvn(m1, c1, m1 + 1e-9, c2)
+        ref = float(ref_kl_mvn(m1, c1, m1 + 1e-9, c2))
+        assert abs(got / ref - 1) < 1e-9, (e, got, ref)
+
+
+@pytest.mark.parametrize("scale", [1 / 1.5 * (1 - 1e-12), 1 / 1.5 * (1 + 1e-12),
+                                   2 * (1 - 1e-12), 2 * (1 + 1e-12)])
+def test_kl_mvn_near_path_boundary(scale):
+    # 1-d, cov2 = scale cov1: A A^T - I = 1/scale - 1, so |.|_F = 1/2 at scale = 2 and 2/3,
+    # the edge of the near-equal path; both sides against mpmath.  Tolerance 1e-14: h(mu) =
+    # -mu - log1p(-mu) cancels at most 5-fold there, plus a few roundings.
+    c1, c2 = np.array([[3.0]]), np.array([[3.0 * scale]])
+    m = np.array([0.25])
+    got = kernels.kl_mvn(m, c1, m, c2)
+    assert abs(got / float(ref_kl_mvn(m, c1, m, c2)) - 1) < 1e-14
