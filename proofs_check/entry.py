@@ -182,6 +182,8 @@ class CheckResult:
     name: str = ""
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: True when the FAIL comes from a defect of the check (it raised), not from evidence.
+    errored: bool = False
 
     def to_dict(self) -> dict:
         out = {
@@ -203,6 +205,8 @@ class CheckResult:
             out["counterexample"] = self.counterexample
         if self.extra:
             out["extra"] = dict(self.extra)
+        if self.errored:
+            out["errored"] = True
         return out
 
 

@@ -69,7 +69,9 @@ class RunResult:
         return any(r.status is Status.FAIL for r in self.results)
 
 
-def _timed(fn: Callable[[], Outcome], budget: float) -> tuple[Outcome, float]:
+def _timed(fn: Callable[[], Outcome], budget: float) -> tuple[Outcome, float, bool]:
+    """Run a check; returns (outcome, seconds, errored).  ``errored`` marks a FAIL that comes
+    from a defect of the check (an exception, no Outcome), not from evidence."""
     start = time.monotonic()
     try:
         outcome = run_with_budget(fn, budget)
@@ -78,21 +80,21 @@ def _timed(fn: Callable[[], Outcome], budget: float) -> tuple[Outcome, float]:
         return (
             Outcome(Status.FAIL, f"check raised {type(exc).__name__}",
                     detail=f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"),
-            time.monotonic() - start,
+            time.monotonic() - start, True,
         )
     seconds = time.monotonic() - start
     if not outcome.finished:
-        return Outcome(Status.INCONCLUSIVE, f"time budget of {budget:g} s exhausted"), seconds
+        return Outcome(Status.INCONCLUSIVE, f"time budget of {budget:g} s exhausted"), seconds, False
     value = outcome.value
     if not isinstance(value, Outcome):
         return (Outcome(Status.FAIL, "check returned no Outcome",
-                        detail=f"got {type(value).__name__}"), seconds)
-    return value, seconds
+                        detail=f"got {type(value).__name__}"), seconds, True)
+    return value, seconds, False
 
 
 def run_check(check: Check, claim: object, ctx: Context) -> CheckResult:
     """Run one route on a claim."""
-    outcome, seconds = _timed(lambda: check.run(claim, ctx), check.budget)
+    outcome, seconds, errored = _timed(lambda: check.run(claim, ctx), check.budget)
     return CheckResult(
         route=check.route,
         status=outcome.status,
@@ -104,6 +106,7 @@ def run_check(check: Check, claim: object, ctx: Context) -> CheckResult:
         counterexample=outcome.counterexample,
         description=check.description,
         extra=outcome.extra,
+        errored=errored,
     )
 
 
@@ -112,7 +115,8 @@ def run_mutant(entry: Entry, mutant: Mutant, ctx: Context) -> CheckResult:
     start = time.monotonic()
     verdicts = [(c, run_check(c, mutant.claim, ctx)) for c in entry.checks if c.on_mutants]
     accepted = [(c, r) for c, r in verdicts if r.status.passing]
-    failed = [(c, r) for c, r in verdicts if r.status is Status.FAIL]
+    # a route that crashed on the mutant has shown no teeth: only evidence counts as rejection
+    failed = [(c, r) for c, r in verdicts if r.status is Status.FAIL and not r.errored]
     per_route = "; ".join(f"{c.route}: {r.status.value} ({r.metric})" for c, r in verdicts)
     counterexample = next((r.counterexample for _, r in failed if r.counterexample), None)
     if accepted:

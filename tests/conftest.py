@@ -37,6 +37,26 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(scope="session")
+def verified():
+    """``verified(entry_id, dps=50)``: the entry's EntryResult, run once per test process.
+
+    test_catalog and the topic tests assert different things about the same runs; the checks
+    are deterministic (seeded), so one run serves them all.
+    """
+    from proofs_check.catalog import Context, get
+    from proofs_check.runner import run_entry
+
+    cache: dict = {}
+
+    def run(entry_id: str, dps: int = 50):
+        if (entry_id, dps) not in cache:
+            cache[entry_id, dps] = run_entry(get(entry_id), Context(dps=dps))
+        return cache[entry_id, dps]
+
+    return run
+
+
 @pytest.fixture(autouse=True)
 def mpmath_precision_unchanged():
     """Every test must leave mpmath's global precision as it found it."""

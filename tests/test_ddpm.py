@@ -14,9 +14,7 @@ from identities import ddpm as I
 from numerics import ddpm as N
 from numerics.errors import InvalidParameter
 from numerics.precision import mpf_exact, workdps
-from proofs_check.catalog import get
-from proofs_check.entry import Context, Status
-from proofs_check.runner import run_entry
+from proofs_check.entry import Status
 
 ENTRY_IDS = [
     "ddpm.forward_marginal",
@@ -31,8 +29,8 @@ ENTRY_IDS = [
 # ----------------------------------------------------------------------------- catalog entries
 
 @pytest.mark.parametrize("entry_id", ENTRY_IDS)
-def test_entry_is_proved_confirmed_and_every_mutant_rejected(entry_id):
-    result = run_entry(get(entry_id), Context(dps=50))
+def test_entry_is_proved_confirmed_and_every_mutant_rejected(entry_id, verified):
+    result = verified(entry_id)
     by_route = {c.route: c for c in result.checks}
     assert by_route["symbolic"].status is Status.PROVED, by_route["symbolic"].detail
     independent = by_route.get("numeric") or by_route["exact"]

@@ -24,10 +24,9 @@ from numerics.langevin import metropolis_hastings_kernel
 from numerics.errors import InvalidParameter
 from numerics.precision import workdps
 from numerics.quadrature import integrate_line
-from proofs_check.catalog import get, select
+from proofs_check.catalog import select
 from proofs_check.catalog import divergences as cat
-from proofs_check.entry import Context, Status
-from proofs_check.runner import run_entry
+from proofs_check.entry import Status
 
 DPS = 30
 TOL = mpmath.mpf(10) ** -(DPS - 10)  # the suite's pass rule at 30 digits
@@ -331,8 +330,8 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("entry_id", [e.id for e in select(["divergences.*"])])
-def test_entry_passes_and_rejects_its_mutants(entry_id):
-    res = run_entry(get(entry_id), Context(dps=50))
+def test_entry_passes_and_rejects_its_mutants(entry_id, verified):
+    res = verified(entry_id)
     assert res.status is EXPECTED.get(entry_id, Status.CONFIRMED), [(c.route, c.status, c.metric) for c in res.checks]
     assert res.mutants and all(m.status is Status.REJECTED for m in res.mutants), [
         (m.name, m.status, m.detail) for m in res.mutants]

@@ -199,8 +199,8 @@ EXPECTED = {"langevin.entropy_dissipation": Status.PROVED, "langevin.gaussian_ls
 
 
 @pytest.mark.parametrize("entry_id", [e.id for e in select(["langevin.*"])])
-def test_entry_passes_and_rejects_its_mutants(entry_id):
-    res = run_entry(get(entry_id), Context(dps=50))
+def test_entry_passes_and_rejects_its_mutants(entry_id, verified):
+    res = verified(entry_id)
     assert res.status is EXPECTED.get(entry_id, Status.CONFIRMED), [(c.route, c.status, c.metric) for c in res.checks]
     assert all(c.status.passing for c in res.checks)
     assert res.mutants and all(m.status is Status.REJECTED for m in res.mutants), [

@@ -66,6 +66,19 @@ def test_exception_in_a_check_is_a_failure_naming_it():
     assert result.status is Status.FAIL
 
 
+def test_a_route_that_crashes_on_a_mutant_does_not_count_as_rejecting_it():
+    def crashes_on_mutants(claim, ctx):
+        if claim != 4:
+            raise ValueError("cannot evaluate")
+        return Outcome(Status.CONFIRMED, "ok")
+
+    result = run_entry(_entry(checks=(_checks_equal_to(4)[0], Check("numeric", crashes_on_mutants))))
+    (mutant,) = result.mutants
+    assert mutant.status is Status.INCONCLUSIVE
+    assert not result.checks[1].errored
+    assert result.status is Status.PROVED
+
+
 def test_budget_hit_is_inconclusive_and_stops_on_time():
     def slow(claim, ctx):
         while True:

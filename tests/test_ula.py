@@ -172,8 +172,8 @@ EXPECTED = {"ula.vw_one_step": Status.CONFIRMED, "ula.vw_kl_theorem": Status.CON
 
 
 @pytest.mark.parametrize("entry_id", [e.id for e in select(["ula.*"])])
-def test_entry_passes_and_rejects_its_mutants(entry_id):
-    res = run_entry(get(entry_id), Context(dps=50))
+def test_entry_passes_and_rejects_its_mutants(entry_id, verified):
+    res = verified(entry_id)
     assert res.status is EXPECTED.get(entry_id, Status.PROVED), [(c.route, c.status, c.metric) for c in res.checks]
     assert all(c.status.passing for c in res.checks)
     assert res.mutants and all(m.status is Status.REJECTED for m in res.mutants), [
@@ -182,8 +182,8 @@ def test_entry_passes_and_rejects_its_mutants(entry_id):
     json.dumps(res.to_dict())
 
 
-def test_calibration_table_and_orders():
-    res = run_entry(get("ula.bias_calibration"), Context(dps=50))
+def test_calibration_table_and_orders(verified):
+    res = verified("ula.bias_calibration")
     (cal,) = [c for c in res.checks if c.route == "rate" and "calibration" in c.description]
     assert cal.status is Status.CONFIRMED and "exact/VW" in cal.metric
     tables = cal.extra["tables"]
