@@ -277,3 +277,29 @@ def _square(a):
     p = a * a
     ah, al = _split(a)
     return p, ((ah * ah - p) + 2 * ah * al) + al * al
+
+
+def _half_g(dh, dl):
+    """(e^D - 1 - D)/2 for D = dh + dl, as a double-double (hi, lo).
+
+    |D| <= 1/2: D^2/4 (exact square) + D^3 psi(D)/2 + dl e^D... (the series part is at most
+    1/6 of the total, so its rounding costs < 0.3 ulp).  |D| > 1/2: the double-double
+    exponential; the cancellation in e^D - 1 - D is at most 21-fold there, far below its
+    2^-60 accuracy.
+    """
+    p, pe = _square(dh)
+    psi = _PSI[0]
+    for c in _PSI[1:]:
+        psi = psi * dh + c
+    hi = 0.25 * p
+    lo = 0.25 * pe + 0.5 * (p * dh * psi + dl * (dh + 0.5 * p))
+    big = np.abs(dh) > 0.5
+    if big.any():
+        d, e = dh[big], dl[big]
+        eh, el, k = _exp_dd(d, e)
+        s = _pow2(k - 2)                     # e^D/2 = 2eh 2^(k-2): finite up to the true
+        s1, e1 = _two_sum((eh + eh) * s, -0.5 * d)  # overflow threshold, inf past it
+        s2, e2 = _two_sum(s1, -0.5)
+        hi[big] = s2
+        lo[big] = e1 + e2 + (el + el) * s - 0.5 * e
+    return hi, lo
