@@ -518,18 +518,30 @@ def bench_kl_mvn(n, reps, rounds):
             v50, v100 = mp_kl_mvn(*p, dps=50), mp_kl_mvn(*p, dps=100)
             if v100 != 0:
                 gap = max(gap, float(abs(v50 - v100) / abs(v100)))
-    times = []
+    times, per_dim = [], []                         # per_dim[round][dim] = (ours, textbook)
     for _ in range(rounds):
-        t = np.zeros(2)
-        for arrays in groups.values():
-            t += best_times([kernels.kl_mvn, textbook_kl_mvn], arrays, reps)
+        t, row = np.zeros(2), {}
+        for dim, arrays in groups.items():
+            row[dim] = np.array(best_times([kernels.kl_mvn, textbook_kl_mvn], arrays, reps))
+            t += row[dim]
         times.append(t / count * 1e9)
+        per_dim.append(row)
     times = np.array(times)
     ratios = times[:, 0] / times[:, 1]
     print(f"kl_mvn: {count} pairs (dims 1-8), reference {seconds:.1f} s "
           f"({'cached' if seconds == 0 else 'computed'}); worst {worst[0]:.3g} ulp at "
           f"(dim, KL) = {worst[1]}; 50 vs 100 digits on 10 hard pairs: max relative gap "
           f"{gap:.1e}", flush=True)
+    print("kl_mvn by dimension: dim, pairs, max ulp, ns/pair (ours, textbook), ratio: median "
+          "(range) over the rounds")
+    start = 0
+    for dim, arrays in groups.items():
+        k = len(arrays[0])
+        r = np.array([row[dim][0] / row[dim][1] for row in per_dim])
+        ns = np.median([row[dim] for row in per_dim], axis=0) / k * 1e9
+        print(f"  {dim}  {k:6d}  {u[start:start + k].max():5.2f}  {ns[0]:7.0f} {ns[1]:6.0f}  "
+              f"{np.median(r):.2f} ({r.min():.2f}-{r.max():.2f})", flush=True)
+        start += k
     return ("kl_mvn", count, np.median(u), np.quantile(u, 0.9999), u.max(), int((u > 2).sum()),
             np.nanmedian(ut), np.nanmax(ut), *np.median(times, axis=0), np.median(ratios),
             ratios.min(), ratios.max())
