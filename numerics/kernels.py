@@ -505,6 +505,10 @@ def _prior_block(x0, a, out, work, start=0, tiny=None, rare=None, subnormal=True
             few = np.flatnonzero(small) if ns else np.zeros(0, dtype=np.intp)
             if ns:
                 _sub(_prior_g_small, few, (a,), (gh, gl), rows, 2)
+                # a result below 2^-1000 needs a^2/(4 ln 2) < 2^-1000, so a < 2^-499: the
+                # compacted a (in rows[0]) tells whether any of these can be tiny
+                if rows[0][:ns].min() >= 2.0 ** -499:
+                    few = few[:0]
         else:
             _prior_g_small(a, gh, gl, *rows[:2])
             if ns < n:
