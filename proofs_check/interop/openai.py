@@ -10,7 +10,10 @@ Checks: RC-01 (``get_named_beta_schedule`` linear with its 1000/T scale, cosine)
 (every ``GaussianDiffusion`` table; t = 0 conventions of section 8), RC-06 on respaced chains
 (``SpacedDiffusion``), RC-07 (``q_sample``), RC-11 (``space_timesteps`` "N", "N,M", "ddimN"), RC-21
 (``normal_kl``: random and nearly equal pairs), RC-22 (``discretized_gaussian_log_likelihood``
-against Phi and against the documented tanh approximation; ``approx_standard_normal_cdf``).
+against Phi and against the documented tanh approximation; ``approx_standard_normal_cdf``), and in
+:mod:`proofs_check.interop.openai_sampling` RC-06 ``p_mean_variance``, RC-09 ``p_sample`` /
+``ddim_sample`` / ``ddim_reverse_sample`` and RC-23 ``_prior_bpd`` / ``_vb_terms_bpd`` /
+``calc_bpd_loop``.
 The tables are float64 (judged in float64 ulps); ``q_sample`` casts them to float32.
 """
 
@@ -27,6 +30,7 @@ import numpy as np
 from numerics.errors import InvalidParameter
 from numerics.precision import mpf_from_float, workdps
 from proofs_check.interop import exact as ex
+from proofs_check.interop import openai_sampling as sampling
 from proofs_check.interop.common import (Report, Result, RunContext, compare, compare_convention,
                                          error_result, exact_list, to_float64)
 from proofs_check.interop.tables import ExactSchedule, check_tables
@@ -260,7 +264,10 @@ def check(path, dps: int = 50, seed: int = 0, quiet: bool = True) -> Report:
         parts = (lambda: check_tables_all(mods["gaussian_diffusion"], ctx, pkg),
                  lambda: check_respaced(mods["gaussian_diffusion"], mods["respace"], ctx, pkg),
                  lambda: check_q_sample(mods["gaussian_diffusion"], ctx, pkg),
-                 lambda: check_losses(mods["losses"], ctx, pkg))
+                 lambda: check_losses(mods["losses"], ctx, pkg),
+                 lambda: sampling.check_p_mean_variance(mods["gaussian_diffusion"], ctx, pkg),
+                 lambda: sampling.check_samplers(mods["gaussian_diffusion"], ctx, pkg),
+                 lambda: sampling.check_bpd(mods["gaussian_diffusion"], ctx, pkg))
         for part in parts:
             try:
                 results += part()
