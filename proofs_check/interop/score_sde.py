@@ -9,6 +9,8 @@ RC-19  ``marginal_prob`` of VPSDE, subVPSDE, VESDE: mean coefficient and std aga
 RC-20  ``sde`` drift and diffusion, ``discretize`` (f, G) between grid points and at t = 0, 1,
        ``prior_logp``, the discrete VP table against its exact cumulative product, and the
        continuous VP alpha_bar(t) against the discrete table (a documented O(1/N) difference).
+RC-25  ``likelihood.get_likelihood_fn`` bpd on Gaussian data with its exact score, against the
+       closed form of the affine probability-flow map (:mod:`.score_sde_likelihood`).
 
 Tolerances: float32 evaluation of each closed form, with the rounding of the exponent c(t)
 (4u) propagated through the formula's condition number (``steps.propagate``); where the target
@@ -31,6 +33,7 @@ from numerics.precision import mpf_exact, mpf_from_float, workdps
 from proofs_check.interop import exact as ex
 from proofs_check.interop.common import (WARN, Report, Result, RunContext, compare, error_result,
                                          to_float64)
+from proofs_check.interop.score_sde_likelihood import check_likelihood
 from proofs_check.interop.steps import propagate
 
 TS = (1e-5, 1e-4, 1e-3, 0.01, 0.1, 0.25, 0.5, 0.75, 1.0)
@@ -46,7 +49,8 @@ def imported(path):
     except ImportError:
         raise InvalidParameter("TARGET", "score_sde", "torch installed (sde_lib imports it)",
                                "pip install torch==2.13.0") from None
-    saved = sys.modules.pop("sde_lib", None)
+    names = ("sde_lib", "likelihood", "models", "models.utils")
+    saved = {k: sys.modules.pop(k) for k in names if k in sys.modules}
     sys.path.insert(0, str(root))
     try:
         try:
@@ -55,9 +59,9 @@ def imported(path):
             raise InvalidParameter("PATH", str(path), "an importable sde_lib", str(exc)) from None
     finally:
         sys.path.remove(str(root))
-        sys.modules.pop("sde_lib", None)
-        if saved is not None:
-            sys.modules["sde_lib"] = saved
+        for k in names:
+            sys.modules.pop(k, None)
+        sys.modules.update(saved)
 
 
 def _mp(v):
@@ -230,7 +234,7 @@ def check(path, dps: int = 50, seed: int = 0, quiet: bool = True) -> Report:
     ctx = RunContext(dps=dps, seed=seed, quiet=quiet)
     results: list[Result] = []
     with imported(path) as sde_lib:
-        for part in (check_marginals, check_sde_and_discretize):
+        for part in (check_marginals, check_sde_and_discretize, check_likelihood):
             try:
                 results += part(sde_lib, ctx)
             except InvalidParameter:
