@@ -137,14 +137,11 @@ def _mulr(xh, xl, r):
     return _fast(p, ((((xa * ra - p) + xa * rb) + xb * ra) + xb * rb) + (xh * rl + xl * rh))
 
 
-def _acc_sub(ah, al, x, y, w):
-    """a -= x y in place, for a = ah + al kept unnormalised (n x n x P views) and x, y as
-    _split4 tuples that broadcast to it: the product x_hi y_hi = p + e exactly (Dekker), the
-    cross terms with the low parts added to e, and ah - p by TwoSum, so ah only ever takes
-    exact sums and al collects the errors (~2^-106 relative)."""
+def _product(x, y, p, e, t):
+    """x y = p + e (into p, e; t is scratch) for _split4 tuples x, y: Dekker's exact product of
+    the high parts plus the cross terms with the low parts (~2^-106 relative)."""
     xh, xl, xa, xb = x
     yh, yl, ya, yb = y
-    p, e, t, s = w[:4]
     np.multiply(xh, yh, out=p)
     np.multiply(xa, ya, out=e)
     e -= p
@@ -158,6 +155,15 @@ def _acc_sub(ah, al, x, y, w):
     e += t
     np.multiply(xl, yh, out=t)
     e += t
+
+
+def _acc_sub(ah, al, x, y, w):
+    """a -= x y in place, for a = ah + al kept unnormalised (n x n x P views) and x, y as
+    _split4 tuples that broadcast to it: the product x_hi y_hi = p + e exactly (Dekker), the
+    cross terms with the low parts added to e, and ah - p by TwoSum, so ah only ever takes
+    exact sums and al collects the errors (~2^-106 relative)."""
+    p, e, t, s = w[:4]
+    _product(x, y, p, e, t)
     np.subtract(ah, p, out=s)
     np.subtract(s, ah, out=t)                   # TwoSum(ah, -p): bb
     np.add(p, t, out=p)
@@ -174,22 +180,8 @@ def _acc_sub_sym(ah, al, x, y, w, m):
     unnormalised (m x m x P views), x as (m, 1, P) and y as (1, m, P) _split4 tuples: the
     exact product q = x_i y_l = p + e once on the square, then ah - p - p^T by two TwoSums
     (TwoSum, Knuth 4.2.2) and e + e^T into al."""
-    xh, xl, xa, xb = x
-    yh, yl, ya, yb = y
     p, e, t, s, v = w
-    np.multiply(xh, yh, out=p)
-    np.multiply(xa, ya, out=e)
-    e -= p
-    np.multiply(xa, yb, out=t)
-    e += t
-    np.multiply(xb, ya, out=t)
-    e += t
-    np.multiply(xb, yb, out=t)
-    e += t
-    np.multiply(xh, yl, out=t)
-    e += t
-    np.multiply(xl, yh, out=t)
-    e += t
+    _product(x, y, p, e, t)
     pt, et = p.transpose(1, 0, 2), e.transpose(1, 0, 2)
     for r, c in _lower_cover(m):
         bh, bl, ts, tt = ah[r, c], al[r, c], s[r, c], t[r, c]
