@@ -74,7 +74,7 @@ from numerics._float64 import (
 from numerics.likelihood import discretized_gaussian_log_likelihood
 from numerics._mvn import _Work as _MvnWork, kl_mvn_flat
 
-_MVN_BLOCK = 524288       # matrix entries per block of kl_mvn: the temporaries stay in cache
+_MVN_BLOCK = 524288       # matrix entries per kl_mvn block (the fastest of 2^17..2^21 measured)
 
 __all__ = [
     "BIN_HALF_WIDTH",

@@ -161,3 +161,30 @@ def test_bad_input_names_parameter_and_batch_index():
     bad = np.array([[1.0, 2.0], [2.0, 1.0]]) * 1e-20
     with pytest.raises(InvalidParameter, match="positive definite"):
         kernels.kl_mvn(np.zeros(2), bad, np.zeros(2), eye)
+
+
+# ---------------------------------------------------------------- property: random pairs
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@st.composite
+def mvn_pairs(draw):
+    """(m1, c1, m2, c2): n = 1..4, cond(c1) up to 1e8, c2 either independent or at relative
+    distance 10^-15..10^-1 from c1, means near or far."""
+    n = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    rng = np.random.default_rng(seed)
+    c1 = spd(rng, n, 10.0 ** draw(st.floats(0, 8)))
+    if draw(st.booleans()):
+        c2 = near(rng, c1, 10.0 ** draw(st.floats(-15, -1)))
+    else:
+        c2 = spd(rng, n, 10.0 ** draw(st.floats(0, 8)))
+    m1 = rng.normal(size=n) * 10.0 ** draw(st.floats(-3, 3))
+    m2 = m1 + rng.normal(size=n) * 10.0 ** draw(st.floats(-12, 2))
+    return m1, c1, m2, c2
+
+
+@given(mvn_pairs())
+def test_random_pairs_within_two_ulp(pair):
+    assert_ulps(*pair)
