@@ -10,8 +10,9 @@ divergence (of a multiple of the identity) is exact.  The reference is therefore
     bpd = -(prior_logp(z_T) + (D/2) log(v_T/v_eps)) / (D ln 2) + 7 - inverse_scaler(-1),
 
 from eps = 1e-5 (not corrected to 0, as documented), with the SDE's own prior (N(0, I) for VP,
-N(0, sigma_max^2 I) for VE).  Tolerance: the ODE solver's rtol = atol = 1e-5 (times 100 for its
-global error) through L = prior_logp(z_T) + delta_logp; the offset is checked separately for
+N(0, sigma_max^2 I) for VE).  Tolerance: the ODE solver's rtol = atol = 1e-5 (times 10 for its
+global error; measured on this problem: 4e-7 relative for VP, 2.5e-6 for VE) through
+L = prior_logp(z_T) + delta_logp; the offset is checked separately for
 centred ([-1, 1], offset 7) and [0, 1] data (offset 8).
 """
 
@@ -27,6 +28,7 @@ from proofs_check.interop.common import WARN, Result, RunContext, compare, error
 
 MU, S = "0.1", "0.5"                      # the data's mean and standard deviation
 RTOL = ATOL = 1e-5                        # get_likelihood_fn's defaults
+GLOBAL = 10                               # global error / local tolerance allowed for RK45
 EPS = mpf_exact("1e-5")
 
 
@@ -98,13 +100,13 @@ def check_likelihood(sde_lib, ctx: RunContext) -> list[Result]:
                     prior = -mpmath.mpf(D) / 2 * mpmath.log(2 * mpmath.pi * var_prior) - q / (2 * var_prior)
                     dlogp = mpmath.mpf(D) / 2 * mpmath.log(v_T / v_e)
                     val = -(prior + dlogp) / (D * mpmath.log(2)) + offset
-                    tol = 100 * (RTOL * (q / var_prior + abs(dlogp) + D) + ATOL * (D + 1)) / (D * mpmath.log(2))
+                    tol = GLOBAL * (RTOL * (q / var_prior + abs(dlogp) + D) + ATOL * (D + 1)) / (D * mpmath.log(2))
                     vals.append(val)
                     bounds.append(float(tol / abs(val)) / 2.0 ** -24)
             out.append(compare("RC-25", f"likelihood_fn bpd (offset {offset})", where, bpd, vals, dtype="float32",
                                bound_u=np.array(bounds), dps=ctx.dps,
                                how=f"closed form -(prior_logp(z_T) + (D/2) log(v_T/v_eps))/(D ln 2) + {offset}, from "
-                                   f"eps = 1e-5; tolerance 100 (rtol, atol = 1e-5) through it ({nfe} evaluations)"))
+                                   f"eps = 1e-5; tolerance {GLOBAL} (rtol, atol = 1e-5) through it ({nfe} evaluations)"))
     finally:
         torch.set_rng_state(state)
     ctx.progress("score_sde likelihood")
