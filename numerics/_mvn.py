@@ -32,11 +32,10 @@ ratio grows with n (4x at n = 12, 4.8x at 16, 8.6x at 32; benchmarks/README.md).
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 
-from numerics._float64 import _SPLIT, _dd, _exp_dd, _half_g, _pow2
-
-import mpmath
+from numerics._float64 import _dd, _exp_dd, _half_g, _pow2, _split, _square, _two_prod, _two_sum
 from numerics.precision import workdps
 
 with workdps(40):
@@ -47,27 +46,12 @@ _FAR = 2.0 ** -40           # L1_jj^2 / L2_jj^2 below this: the direct route
 
 
 # ---------------------------------------------------------------- double-double arithmetic
+# (TwoSum, Dekker's split and product and the exact square come from numerics._float64)
 
 def _fast(s, e):
+    """Fast2Sum: s + e as a normalised double-double, for |s| >= |e|."""
     h = s + e
     return h, e - (h - s)
-
-
-def _two_sum(a, b):
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _two_prod(a, b):
-    p = a * b
-    c = a * _SPLIT
-    ah = c - (c - a)
-    al = a - ah
-    c = b * _SPLIT
-    bh = c - (c - b)
-    bl = b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
 def _mul(ah, al, bh, bl):
@@ -88,7 +72,7 @@ def _div(ah, al, bh, bl):
 
 def _sqrt(ah, al):
     s = np.sqrt(ah)
-    p, e = _two_prod(s, s)
+    p, e = _square(s)
     return _fast(s, (((ah - p) - e) + al) / (s + s))
 
 
@@ -122,18 +106,14 @@ def _sum(h, l):
 
 def _split4(h, l):
     """(hi, lo, hi's upper 26 bits, hi's lower 27 bits) of a double-double, for products."""
-    c = h * _SPLIT
-    a = c - (c - h)
-    return h, l, a, h - a
+    return (h, l, *_split(h))
 
 
 def _mulr(xh, xl, r):
     """(xh + xl) r for r a _split4 tuple (a reciprocal, shape (P,)), double-double."""
     rh, rl, ra, rb = r
     p = xh * rh
-    c = xh * _SPLIT
-    xa = c - (c - xh)
-    xb = xh - xa
+    xa, xb = _split(xh)
     return _fast(p, ((((xa * ra - p) + xa * rb) + xb * ra) + xb * rb) + (xh * rl + xl * rh))
 
 
@@ -350,13 +330,10 @@ def _half_phi(kh, kl):
     return hh, hl
 
 
-def _square(xh, xl):
-    """(xh + xl)^2 as a double-double (one split)."""
-    p = xh * xh
-    c = xh * _SPLIT
-    a = c - (c - xh)
-    b = xh - a
-    return _fast(p, ((a * a - p) + 2 * a * b) + b * b + 2 * xh * xl)
+def _dd_square(xh, xl):
+    """(xh + xl)^2 as a double-double."""
+    p, e = _square(xh)
+    return _fast(p, e + 2 * xh * xl)
 
 
 def kl_mvn_flat(m1, c1, m2, c2, work):
@@ -420,7 +397,7 @@ def _kl_mvn_flat(m1, c1, m2, c2, work):
     if far.any():
         kh[:, idx], kl[:, idx] = _add(kh[:, idx], kl[:, idx], -1.0, 0.0)     # A - I
     gh, gl = _half_phi(kh.ravel(), kl.ravel())
-    sh, sl = _square(*_terms(bh, bl, n))                            # z_i^2, K_ij^2 (i > j)
+    sh, sl = _dd_square(*_terms(bh, bl, n))                            # z_i^2, K_ij^2 (i > j)
     sh = np.concatenate([sh, 2 * gh.reshape(n, -1)])
     sl = np.concatenate([sl, 2 * gl.reshape(n, -1)])
     sh, sl = _sum(sh, sl)

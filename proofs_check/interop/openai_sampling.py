@@ -132,8 +132,6 @@ def _inputs(ctx: RunContext):
 
 
 def check_p_mean_variance(gd, ctx: RunContext, pkg: str) -> list[Result]:
-    import torch
-
     ch = _Chain(ctx.dps)
     x, t = _inputs(ctx)
     out = []
