@@ -223,6 +223,8 @@ def _sparse_nonzero(mask):
     if n % 8:
         return np.flatnonzero(mask)
     words = np.flatnonzero(mask.view(np.uint64))
+    if 64 * words.size > n:                   # not sparse after all: one True in 8 words
+        return np.flatnonzero(mask)
     cand = (words[:, None] * 8 + np.arange(8)).reshape(-1)
     return cand[mask[cand]]
 

@@ -132,9 +132,9 @@ def _half_sq_exp(d, de, x):
 
 #: psi(D) = (e^D - 1 - D - D^2/2)/D^3: Chebyshev interpolants (mpmath.chebyfit at 50 digits)
 #: for |D| <= T, by T: relative errors 2^-45.3, 2^-52.7, 2^-50.9, 2^-53.7, against the D^3 psi
-#: term's share of e^D - 1 - D, at most |D|/3 (2^-21.6, 2^-11.6, 2^-6.6, 2^-4.6).  Halved (the
-#: blocks work with A/2); highest degree first.
-_PSI_LEVELS = tuple((t, tuple(c / 2 for c in coef)) for t, coef in (
+#: term's share of e^D - 1 - D, at most |D|/3 (2^-21.6, 2^-11.6, 2^-6.6, 2^-4.6).  Doubled
+#: (the blocks work with A/2 and multiply psi by D^2/4); highest degree first.
+_PSI_LEVELS = tuple((t, tuple(2 * c for c in coef)) for t, coef in (
     (2.0 ** -20, (0.041666666666667296, 0.16666666666667046)),
     (2.0 ** -10, (0.0013888889125415259, 0.00833333352255443, 0.041666666666666664,
                   0.16666666666666666)),
@@ -147,6 +147,7 @@ _KL_SMALL = 0.125
 _KL_MID_POS = 3.0
 _KL_MID_NEG = 1.5
 _KL_ROWS = 18
+_KL_BIG = 700.0                             # above: A/2 = e^D/2 (the caller's patch)
 with workdps(40):
     _LN2_H = float((np.array(float(mpmath.log(2))).view(np.int64) & np.int64(~4095))
                    .view(np.float64))
@@ -162,25 +163,27 @@ _KM_EB = _KM_EH - _KM_EA
 
 
 def _kl_small(dh, dl, hi, lo, t, u, bound=0.125):
-    """A/2 = hi + lo for D = dh + dl, |dh| <= bound <= 1/8: hi = fl(dh^2)/4 (one rounding:
+    """A/2 = hi + lo for D = dh + dl, |dh| <= bound <= 1/8: hi = fl((dh/2)^2) (one rounding:
     at most an ulp of A/2), lo = D^3 psi(D)/2 + dl (e^D - 1)/2, the latter as
-    dl (dh/2 + dh^2/4)."""
+    dl (dh/2 + dh^2/4), the former as (2 psi(dh)) hi dh; t is unused (the callers' scratch
+    layout)."""
     psi = next(coef for t_max, coef in _PSI_LEVELS if bound <= t_max)
-    np.multiply(dh, dh, out=t)
-    np.multiply(t, 0.25, out=hi)
     np.multiply(dh, 0.5, out=lo)
+    np.multiply(lo, lo, out=hi)
     np.add(lo, hi, out=lo)
     np.multiply(lo, dl, out=lo)
     _horner(psi, dh, u)
-    np.multiply(u, t, out=u)
+    np.multiply(u, hi, out=u)
     np.multiply(u, dh, out=u)
     np.add(lo, u, out=lo)
 
 
 def _kl_large(dh, dl, hi, lo, t, u):
     """A/2 = hi + lo beyond the mid range: (expm1(dh) - dh)/2, the difference exact (TwoSum),
-    plus dl (e^dh - 1)/2.  dh > 709 is patched by the caller."""
-    np.minimum(dh, 709.0, out=t)
+    plus dl (e^dh - 1)/2.  dh is clipped to [-40, 700] for expm1 (np.expm1 takes a slow path
+    near its overflow, and expm1(-40) = -1 to double precision, as e^dh - 1 is for every
+    dh < -40); dh > 700 is patched by the caller."""
+    np.clip(dh, -40.0, _KL_BIG, out=t)
     np.expm1(t, out=t)
     _two_diff(t, dh, hi, lo, u)
     np.multiply(t, dl, out=t)
@@ -260,6 +263,7 @@ def _kl_block(m1, v1, m2, v2, out, work, start=0, rare=None):
     np.abs(dh, out=t)
     tmax = t.max()
     if tmax <= _KL_SMALL:
+        midr = None
         _kl_small(dh, dl, ah, al, x, y, tmax)
     else:
         small = t <= _KL_SMALL
@@ -269,21 +273,22 @@ def _kl_block(m1, v1, m2, v2, out, work, start=0, rare=None):
             rest = np.flatnonzero(~small)
             d = dh[rest]
             inmid = (d <= _KL_MID_POS) & (d >= -_KL_MID_NEG)
-            midr, rest = rest[inmid], rest[~inmid]
+            midr, rest = rest.compress(inmid), rest.compress(~inmid)
             if rest.size:
                 _sub(_kl_large, rest, (dh, dl), (ah, al), rows, 2)
         else:
             _kl_large(dh, dl, ah, al, x, y)
             if ns:
                 _sub(_kl_small, np.flatnonzero(small), (dh, dl), (ah, al), rows, 2)
-            midr = np.flatnonzero((t > _KL_SMALL) & (dh <= _KL_MID_POS)
-                                  & (dh >= -_KL_MID_NEG))
+            midr = np.flatnonzero(~small & (dh <= _KL_MID_POS) & (dh >= -_KL_MID_NEG))
+    if midr is not None:
         if midr.size:                        # 1/8 < |D| <= 3: addition formula
             _sub(lambda *r: _kl_mid(*r[:11], r[11].view(np.intp)), midr, (dh, dl),
                  (ah, al), [t, u, e, x, y] + rows, 8)
-        if dh.max() > 709.0:
-            # A/2 = e^D/2 (1 + D is below an ulp of it) = e^(dh - ln2) (1 + dl - ln2_lo)
-            big = _sparse_nonzero(dh > 709.0)
+        if dh.max() > _KL_BIG:
+            # A/2 = e^D/2 (1 + D is below 2^-900 of it) = e^(dh - ln2) (1 + dl - ln2_lo),
+            # dh - ln2_hi exact (dh's quantum 2^-43 divides ln2_hi's 2^-41)
+            big = _sparse_nonzero(dh > _KL_BIG)
             ah[big] = np.exp(dh[big] - _LN2_H) * (1.0 + (dl[big] - _LN2_L))
             al[big] = 0.0
     _two_sum_pos(ah, bh, out, u, t)
@@ -305,16 +310,21 @@ def _kl_range(out, ah, bh, m1, v1, m2, v2, a2_bad, e_bad):
     e^-v2 below the normal range; results below 2^-900 other than KL(p || p) = 0.  Yields
     the indices for the exact path."""
     if not out.max() < np.inf:               # a NaN or inf input, or overflow
-        _require_finite(m1, v1, m2, v2)
-        out[~(ah < np.inf)] = np.inf
-        idx = np.flatnonzero(~(bh < np.inf))
+        idx = np.flatnonzero(~(out < np.inf))
+        # every NaN or inf input gives a NaN or inf result
+        _require_finite(*(a[idx] for a in (m1, v1, m2, v2)))
+        a_inf = ~(ah[idx] < np.inf)
+        out[idx[a_inf]] = np.inf
+        b_inf = ~a_inf & ~(bh[idx] < np.inf)
+        ib = idx[b_inf]
         # log(B/2) = 2 log|dm| - v2 - log 2 beyond log(max double) by far more than the
         # logs' rounding errors: the sum certainly overflows
-        lb = 2 * np.log(np.abs(0.5 * m1[idx] - 0.5 * m2[idx])) - v2[idx] + _LN2_H
+        lb = 2 * np.log(np.abs(0.5 * m1[ib] - 0.5 * m2[ib])) - v2[ib] + _LN2_H
         over = lb > _LOG_MAX + 1e-9
-        out[idx[over]] = np.inf
-        yield idx[~over]
-        yield np.flatnonzero(np.isnan(out))  # the sum overflowed, neither part: exact path
+        out[ib[over]] = np.inf
+        yield ib[~over]
+        rest = idx[~a_inf & ~b_inf]
+        yield rest[np.isnan(out[rest])]      # the sum overflowed, neither part: exact path
     if a2_bad:
         yield np.flatnonzero((np.abs(m1 - m2) < 2.0 ** -479) & (m1 != m2))
     if e_bad:
@@ -390,9 +400,10 @@ def _log_table():
     return tuple(table)
 
 
-def _prior_g_small(a, gh, gl, t, u, cubic=True):
+def _prior_g_small(a, gh, gl, t, u, cubic=True, small=None):
     """G(a) = gh + gl for 0 <= a <= 1/32: a^2/2 = t^2/2 + u (a + t)/2 with a = t + u (19-bit
-    split, t^2 exact) plus a^3 Q(a); cubic=False gives a^2/2 alone (the scaled tiny path)."""
+    split, t^2 exact) plus a^3 Q(a); cubic=False gives a^2/2 alone (the scaled tiny path).
+    small: where the result is wanted (a mask; elsewhere gh, gl are finite and unused)."""
     _msplit(a, _M19, t, u)
     np.add(a, t, out=gl)
     np.multiply(gl, u, out=gl)
@@ -403,6 +414,8 @@ def _prior_g_small(a, gh, gl, t, u, cubic=True):
         return
     # a^3 Q(a) is below 2^-60 of G for a <= 2^-59: only the larger a need it
     big = a > 2.0 ** -59
+    if small is not None:
+        big &= small
     nb = np.count_nonzero(big)
     if 4 * nb >= a.size:
         _horner(_PRIOR_Q, a, t)
@@ -491,24 +504,22 @@ def _prior_block(x0, a, out, work, start=0, tiny=None, rare=None, subnormal=True
     n = x0.size
     gh, gl = work[0, :n], work[1, :n]
     rows = [w[:n] for w in work[2:]]
-    few = None                               # the elements with a <= 1/32, when few
     if scaled:
         _prior_g_small(a, gh, gl, *rows[:2], cubic=False)
     else:
         small = a <= _PRIOR_SMALL
         ns = np.count_nonzero(small)
         log = lambda *r: _prior_g_log(*r[:9], r[9].view(np.int64))      # noqa: E731
-        if 2 * ns < n:                       # the commoner regime on the whole block
+        # per element, the log route costs ~8 ns on this machine, the series ~2.5 (both on
+        # the whole block), moving an element to a compacted row and back ~3: the whole block
+        # takes the log route only when fewer than 30% of its elements have a <= 1/32
+        # (speed only)
+        if 10 * ns < 3 * n:
             log(a, gh, gl, *rows[:7])
-            few = np.flatnonzero(small) if ns else np.zeros(0, dtype=np.intp)
             if ns:
-                _sub(_prior_g_small, few, (a,), (gh, gl), rows, 2)
-                # a result below 2^-1000 needs a^2/(4 ln 2) < 2^-1000, so a < 2^-499: the
-                # compacted a (in rows[0]) tells whether any of these can be tiny
-                if rows[0][:ns].min() >= 2.0 ** -499:
-                    few = few[:0]
+                _sub(_prior_g_small, np.flatnonzero(small), (a,), (gh, gl), rows, 2)
         else:
-            _prior_g_small(a, gh, gl, *rows[:2])
+            _prior_g_small(a, gh, gl, *rows[:2], small=small)
             if ns < n:
                 _sub(log, np.flatnonzero(~small), (a,), (gh, gl), rows, 7)
     _prior_sum(x0, a, gh, gl, out, *rows[:6])
@@ -519,14 +530,8 @@ def _prior_block(x0, a, out, work, start=0, tiny=None, rare=None, subnormal=True
         rare.append(np.flatnonzero(np.isnan(out)) + start)
     if subnormal and not a.min() >= 2.0 ** -1022:
         rare.append(np.flatnonzero((a > 0) & (a < 2.0 ** -1022)) + start)
-    # results below 2^-1000 need a <= 1/32 (G >= 5e-4 above)
-    if few is None:
-        if not out.min() >= _PRIOR_TINY:
-            tiny.append(_sparse_nonzero(out < _PRIOR_TINY) + start)
-    elif few.size:
-        few = few[out[few] < _PRIOR_TINY]
-        if few.size:
-            tiny.append(few + start)
+    if not out.min() >= _PRIOR_TINY:         # needs a < 2^-499: G >= 5e-4 above 1/32
+        tiny.append(_sparse_nonzero(out < _PRIOR_TINY) + start)
 
 
 def _prior_scalar_block(x0, out, work, const, start=0, tiny=None, rare=None):

@@ -167,10 +167,12 @@ def around(x, k=2):
 
 def test_normal_kl_regime_boundaries():
     # the fast path switches at |D| = 2^-20, 2^-10, 2^-5 (series degree), 1/8 (series ->
-    # addition formula), D = 3 and -3/2 (-> expm1), D = 709 (-> e^D/2 directly), at the half-way
-    # points k/8 + 1/16 of the formula's table, and in the range of the B term (|m1 - m2| near
-    # 2^-479, logvar2 near 708, B/2 at the largest double): doubles just on both sides of each
-    thresholds = [2.0 ** -20, 2.0 ** -10, 2.0 ** -5, 0.125, -0.125, 3.0, -1.5, 709.0]
+    # addition formula), D = 3 and -3/2 (-> expm1), D = -40 (expm1's argument clipped below),
+    # D = 700 (-> e^D/2 directly), at the half-way points k/8 + 1/16 of the formula's table,
+    # and in the range of the B term (|m1 - m2| near 2^-479, logvar2 near 708, B/2 at the
+    # largest double): doubles just on both sides of each
+    thresholds = [2.0 ** -20, 2.0 ** -10, 2.0 ** -5, 0.125, -0.125, 3.0, -1.5, -40.0, 700.0,
+                  709.0]
     thresholds += [k / 8 + 1 / 16 for k in range(-12, 24)]
     pts = []
     for d in (x for t in thresholds for x in around(t)):
@@ -191,6 +193,25 @@ def test_normal_kl_regime_boundaries():
         errs = [0.0 if i in over else ulp_error(got[i], refs[i]) for i in range(len(pts))]
         i = int(np.argmax(errs))
         assert errs[i] <= MAX_ULPS, (errs[i], pts[i])
+
+
+def test_normal_kl_same_result_whatever_the_block_mix():
+    # a block takes the series on all its elements and redoes the others compacted, or the
+    # other way round, by which regime is commoner: each element's result must not depend on
+    # its neighbours (bitwise)
+    rng = np.random.default_rng(15)
+    n = 600
+    d = np.concatenate([logu(rng, -12, -1, n // 3), rng.uniform(-1.5, 3, n // 3),
+                        rng.uniform(-600, 600, n - 2 * (n // 3))])
+    m1, v2 = rng.normal(size=n), rng.uniform(-5, 5, n)
+    pts = [m1, v2 + d, m1 + logu(rng, -8, 0, n), v2]
+    base = kernels.normal_kl(*pts)
+    for fill in (1e-9, 50.0):                      # mostly series, mostly expm1
+        padded = [np.concatenate([p, np.full(3 * n, q)])
+                  for p, q in zip(pts, (0.0, fill, 0.0, 0.0))]
+        assert np.array_equal(kernels.normal_kl(*padded)[:n], base), fill
+    singles = np.array([kernels.normal_kl(*(p[i] for p in pts)) for i in range(n)])
+    assert np.array_equal(singles, base)
 
 
 def test_normal_kl_inexact_logvar_difference():
@@ -336,6 +357,22 @@ def test_prior_bpd_regime_boundaries():
         assert max(errs) <= MAX_ULPS, (max(errs), a)
     assert kernels.prior_bpd(0.0, 0.0) == 0.0                 # KL(N(0, 1) || N(0, 1)) = 0
     assert kernels.prior_bpd([1e200, 1.0], 0.5)[0] == np.inf   # 2^1329 bits: overflow
+
+
+def test_prior_bpd_same_result_whatever_the_block_mix():
+    # a block takes the series or the table logarithm on all its elements, by the share of
+    # alpha_bar <= 1/32, and redoes the others compacted: each element's result must not
+    # depend on its neighbours (bitwise)
+    rng = np.random.default_rng(33)
+    n = 600
+    ab = np.concatenate([10.0 ** rng.uniform(-200, np.log10(1 / 32), n // 2),
+                         rng.uniform(1 / 32, 1, n - n // 2)])
+    x0 = logu(rng, -12, 1, n)
+    base = kernels.prior_bpd(x0, ab)
+    for fill in (1e-3, 0.5):                       # mostly series, mostly logarithm
+        got = kernels.prior_bpd(np.concatenate([x0, np.ones(3 * n)]),
+                                np.concatenate([ab, np.full(3 * n, fill)]))
+        assert np.array_equal(got[:n], base), fill
 
 
 def test_prior_bpd_small_alpha_cubic_term():
