@@ -400,10 +400,13 @@ def _log_table():
     return tuple(table)
 
 
-def _prior_g_small(a, gh, gl, t, u, cubic=True, small=None):
+def _prior_g_small(a, gh, gl, t, u, cubic=True, small=None, v=None, q=None):
     """G(a) = gh + gl for 0 <= a <= 1/32: a^2/2 = t^2/2 + u (a + t)/2 with a = t + u (19-bit
     split, t^2 exact) plus a^3 Q(a); cubic=False gives a^2/2 alone (the scaled tiny path).
-    small: where the result is wanted (a mask; elsewhere gh, gl are finite and unused)."""
+    small: where the result is wanted (a mask; elsewhere gh, gl are finite and unused).
+    v, q: scratch for the cubic term (default t, u); given, the split of a survives in t, u."""
+    v = t if v is None else v
+    q = u if q is None else q
     _msplit(a, _M19, t, u)
     np.add(a, t, out=gl)
     np.multiply(gl, u, out=gl)
@@ -418,14 +421,14 @@ def _prior_g_small(a, gh, gl, t, u, cubic=True, small=None):
         big &= small
     nb = np.count_nonzero(big)
     if 4 * nb >= a.size:
-        _horner(_PRIOR_Q, a, t)
-        np.multiply(t, a, out=t)
-        np.multiply(t, a, out=t)
-        np.multiply(t, a, out=t)
-        np.add(gl, t, out=gl)
+        _horner(_PRIOR_Q, a, v)
+        np.multiply(v, a, out=v)
+        np.multiply(v, a, out=v)
+        np.multiply(v, a, out=v)
+        np.add(gl, v, out=gl)
     elif nb:
         idx = np.flatnonzero(big)
-        ab, q = t[:nb], u[:nb]
+        ab, q = v[:nb], q[:nb]
         _take(a, idx, ab)
         _horner(_PRIOR_Q, ab, q)
         np.multiply(q, ab, out=q)
@@ -475,9 +478,11 @@ def _prior_g_log(a, gh, gl, w, wl, r1, r2, t, u, j):
     np.subtract(gl, t, out=gl)
 
 
-def _prior_sum(x0, a, gh, gl, out, a1, a2, xa, xb, t, u):
-    """out = (gh + gl + a x0^2) / (2 ln 2); a x0^2 = a1 xa xa (exact) + remainder."""
-    _msplit(a, _M19, a1, a2)
+def _prior_sum(x0, a, gh, gl, out, a1, a2, xa, xb, t, u, split=True):
+    """out = (gh + gl + a x0^2) / (2 ln 2); a x0^2 = a1 xa xa (exact) + remainder, a = a1 + a2
+    the 19-bit split (split=False: a1, a2 hold it already)."""
+    if split:
+        _msplit(a, _M19, a1, a2)
     _msplit(x0, _M17, xa, xb)
     np.multiply(a1, xa, out=a1)
     np.multiply(a1, xa, out=a1)              # a1 xa^2, exact
@@ -504,6 +509,7 @@ def _prior_block(x0, a, out, work, start=0, tiny=None, rare=None, subnormal=True
     n = x0.size
     gh, gl = work[0, :n], work[1, :n]
     rows = [w[:n] for w in work[2:]]
+    split = True
     if scaled:
         _prior_g_small(a, gh, gl, *rows[:2], cubic=False)
     else:
@@ -519,10 +525,15 @@ def _prior_block(x0, a, out, work, start=0, tiny=None, rare=None, subnormal=True
             if ns:
                 _sub(_prior_g_small, np.flatnonzero(small), (a,), (gh, gl), rows, 2)
         else:
-            _prior_g_small(a, gh, gl, *rows[:2], small=small)
+            # the series' split of a (rows 10 and 11, which the compacted log route leaves
+            # alone) serves the sum too
+            _prior_g_small(a, gh, gl, rows[10], rows[11], small=small, v=rows[0], q=rows[1])
             if ns < n:
                 _sub(log, np.flatnonzero(~small), (a,), (gh, gl), rows, 7)
-    _prior_sum(x0, a, gh, gl, out, *rows[:6])
+            _prior_sum(x0, a, gh, gl, out, rows[10], rows[11], *rows[:4], split=False)
+            split = False
+    if split:
+        _prior_sum(x0, a, gh, gl, out, *rows[:6])
     if scaled:
         return
     if not out.max() < np.inf:               # a NaN or inf input, or overflow
