@@ -217,18 +217,6 @@ def _horner(coef, x, acc):
     np.add(acc, coef[-1], out=acc)
 
 
-def _sparse_nonzero(mask):
-    """np.flatnonzero(mask) for a mostly-False mask: scan it 8 flags (one uint64) at a time."""
-    n = mask.size
-    if n % 8:
-        return np.flatnonzero(mask)
-    words = np.flatnonzero(mask.view(np.uint64))
-    if 64 * words.size > n:                   # not sparse after all: one True in 8 words
-        return np.flatnonzero(mask)
-    cand = (words[:, None] * 8 + np.arange(8)).reshape(-1)
-    return cand[mask[cand]]
-
-
 def _take(table, j, out):
     np.take(table, j, out=out, mode="clip")          # indices are in range by construction
 

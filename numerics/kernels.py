@@ -59,7 +59,6 @@ from numerics._float64 import (
     _msplit,
     _require_finite,
     _scale,
-    _sparse_nonzero,
     _square,
     _sub,
     _take,
@@ -288,7 +287,7 @@ def _kl_block(m1, v1, m2, v2, out, work, start=0, rare=None):
         if dh.max() > _KL_BIG:
             # A/2 = e^D/2 (1 + D is below 2^-900 of it) = e^(dh - ln2) (1 + dl - ln2_lo),
             # dh - ln2_hi exact (dh's quantum 2^-43 divides ln2_hi's 2^-41)
-            big = _sparse_nonzero(dh > _KL_BIG)
+            big = np.flatnonzero(dh > _KL_BIG)
             ah[big] = np.exp(dh[big] - _LN2_H) * (1.0 + (dl[big] - _LN2_L))
             al[big] = 0.0
     _two_sum_pos(ah, bh, out, u, t)
@@ -330,7 +329,7 @@ def _kl_range(out, ah, bh, m1, v1, m2, v2, a2_bad, e_bad):
     if e_bad:
         yield np.flatnonzero(v2 > 708.0)
     if not out.min() >= 2.0 ** -900:
-        idx = _sparse_nonzero(out < 2.0 ** -900)
+        idx = np.flatnonzero(out < 2.0 ** -900)
         yield idx[(m1[idx] != m2[idx]) | (v1[idx] != v2[idx])]
 
 
@@ -542,7 +541,7 @@ def _prior_block(x0, a, out, work, start=0, tiny=None, rare=None, subnormal=True
     if subnormal and not a.min() >= 2.0 ** -1022:
         rare.append(np.flatnonzero((a > 0) & (a < 2.0 ** -1022)) + start)
     if not out.min() >= _PRIOR_TINY:         # needs a < 2^-499: G >= 5e-4 above 1/32
-        tiny.append(_sparse_nonzero(out < _PRIOR_TINY) + start)
+        tiny.append(np.flatnonzero(out < _PRIOR_TINY) + start)
 
 
 def _prior_scalar_block(x0, out, work, const, start=0, tiny=None, rare=None):
@@ -567,7 +566,7 @@ def _prior_scalar_block(x0, out, work, const, start=0, tiny=None, rare=None):
         _require_finite(x0)
         rare.append(np.flatnonzero(np.isnan(out)) + start)
     if kh > 0 and not out.min() >= _PRIOR_TINY:     # alpha_bar = 0: all exactly 0
-        tiny.append(_sparse_nonzero(out < _PRIOR_TINY) + start)
+        tiny.append(np.flatnonzero(out < _PRIOR_TINY) + start)
 
 
 def _prior_exact(x0, a):
