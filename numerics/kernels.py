@@ -501,10 +501,11 @@ def _prior_sum(x0, a, gh, gl, out, a1, a2, xa, xb, t, u, split=True):
     np.add(out, u, out=out)
 
 
-def _prior_block(x0, a, out, work, start=0, tiny=None, rare=None, subnormal=True,
+def _prior_block(x0, a, out, work, start=0, rare=None, subnormal=True,
                  scaled=False):
-    """bits on one block; appends the (global) indices of results below _PRIOR_TINY to tiny,
-    and of NaN (overflow) and subnormal alpha_bar to rare (the exact path)."""
+    """bits on one block, results below _PRIOR_TINY recomputed scaled (_prior_tiny); appends
+    the (global) indices of NaN (overflow) and subnormal alpha_bar to rare (the exact
+    path)."""
     n = x0.size
     gh, gl = work[0, :n], work[1, :n]
     rows = [w[:n] for w in work[2:]]
@@ -541,7 +542,21 @@ def _prior_block(x0, a, out, work, start=0, tiny=None, rare=None, subnormal=True
     if subnormal and not a.min() >= 2.0 ** -1022:
         rare.append(np.flatnonzero((a > 0) & (a < 2.0 ** -1022)) + start)
     if not out.min() >= _PRIOR_TINY:         # needs a < 2^-499: G >= 5e-4 above 1/32
-        tiny.append(np.flatnonzero(out < _PRIOR_TINY) + start)
+        _prior_tiny(x0, a, out, np.flatnonzero(out < _PRIOR_TINY), work)
+
+
+def _prior_tiny(x0, a, out, idx, work):
+    """out[idx] for results below 2^-1000, recomputed scaled (see prior_bpd) on compacted
+    rows 8-10 of the block's workspace (rows 0-7 serve the scaled block)."""
+    k = idx.size
+    xs, ys, vals = work[8, :k], work[9, :k], work[10, :k]
+    _take(x0, idx, xs)
+    np.multiply(xs, 2.0 ** 250, out=xs)
+    _take(a, idx, ys)
+    np.multiply(ys, 2.0 ** 500, out=ys)
+    _prior_block(xs, ys, vals, work, scaled=True)
+    np.multiply(vals, 2.0 ** -1000, out=vals)
+    out[idx] = vals
 
 
 def _prior_scalar_block(x0, out, work, const, start=0, tiny=None, rare=None):
@@ -590,7 +605,8 @@ def prior_bpd(x_start, alpha_bar_last):
     ab = _as_float_array(alpha_bar_last, "alpha_bar_last", check=False)
     scalar = ab.size == 1 and np.ndim(x_start) >= ab.ndim and not 0 < ab.flat[0] < 2.0 ** -1022
     shape, flat = _broadcast(named[:1] if scalar else named, check=False)
-    if ab.size and not (ab.min() >= 0 and ab.max() < 1):
+    amin = ab.min() if ab.size else 0.0
+    if ab.size and not (amin >= 0 and ab.max() < 1):
         for name, value in named:                    # NaN or inf first, as everywhere
             _as_float_array(value, name)
         raise InvalidParameter("alpha_bar_last", alpha_bar_last, "values in [0, 1)")
@@ -612,15 +628,17 @@ def prior_bpd(x_start, alpha_bar_last):
         n = int(np.prod(shape, dtype=np.int64))
         a_of = lambda idx: flat[1][idx]                  # noqa: E731
         block, rows = _prior_block, _PRIOR_ROWS
-        kwargs = {"subnormal": bool(ab.size) and not ab.min() >= 2.0 ** -1022}
+        kwargs = {"subnormal": not amin >= 2.0 ** -1022}
     rare, tiny = [], []
+    if scalar:
+        kwargs["tiny"] = tiny
     with np.errstate(all="ignore"):
-        out = _blocks(block, n, flat, rows, (), named, tiny=tiny, rare=rare, **kwargs)
+        out = _blocks(block, n, flat, rows, (), named, rare=rare, **kwargs)
         rare = np.unique(np.concatenate(rare)) if rare else None
         idx = np.concatenate(tiny) if tiny else np.zeros(0, dtype=np.intp)
         if rare is not None:
             idx = np.setdiff1d(idx, rare)
-        if idx.size:
+        if idx.size:                         # one alpha_bar (the blocks do their own)
             # result < 2^-1000: then a < 2^-499 and |x0| < 2^12, G(a) = a^2/2 to 2^-499, and
             # bits = 2^-1000 (b^2/2 + b y^2)/(2 ln 2) with b = 2^500 a, y = 2^250 x0 exactly
             vals = _blocks(_prior_block, idx.size,
