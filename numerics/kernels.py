@@ -161,11 +161,10 @@ _KM_EA = (_KM_EH.view(np.int64) & _M26).view(np.float64)
 _KM_EB = _KM_EH - _KM_EA
 
 
-def _kl_small(dh, dl, hi, lo, t, u, bound=0.125):
+def _kl_small(dh, dl, hi, lo, u, bound=0.125):
     """A/2 = hi + lo for D = dh + dl, |dh| <= bound <= 1/8: hi = fl((dh/2)^2) (one rounding:
     at most an ulp of A/2), lo = D^3 psi(D)/2 + dl (e^D - 1)/2, the latter as
-    dl (dh/2 + dh^2/4), the former as (2 psi(dh)) hi dh; t is unused (the callers' scratch
-    layout)."""
+    dl (dh/2 + dh^2/4), the former as (2 psi(dh)) hi dh; u is scratch."""
     psi = next(coef for t_max, coef in _PSI_LEVELS if bound <= t_max)
     np.multiply(dh, 0.5, out=lo)
     np.multiply(lo, lo, out=hi)
@@ -202,7 +201,7 @@ def _kl_mid(dh, dl, hi, lo, r, ah, al, x, y, t, u, j):
     j[...] = u
     np.multiply(t, 0.125, out=t)
     np.subtract(dh, t, out=r)
-    _kl_small(r, dl, ah, al, x, y)
+    _kl_small(r, dl, ah, al, y)
     _take(_KM_EXP, j, t)
     np.add(ah, al, out=al)
     np.multiply(al, t, out=al)               # e^c A(r)/2
@@ -263,12 +262,12 @@ def _kl_block(m1, v1, m2, v2, out, work, start=0, rare=None):
     tmax = t.max()
     if tmax <= _KL_SMALL:
         midr = None
-        _kl_small(dh, dl, ah, al, x, y, tmax)
+        _kl_small(dh, dl, ah, al, y, tmax)
     else:
         small = t <= _KL_SMALL
         ns = np.count_nonzero(small)
         if 2 * ns >= n:                      # the commoner regime on the whole block
-            _kl_small(dh, dl, ah, al, x, y)
+            _kl_small(dh, dl, ah, al, y)
             rest = np.flatnonzero(~small)
             d = dh[rest]
             inmid = (d <= _KL_MID_POS) & (d >= -_KL_MID_NEG)
@@ -278,7 +277,7 @@ def _kl_block(m1, v1, m2, v2, out, work, start=0, rare=None):
         else:
             _kl_large(dh, dl, ah, al, x, y)
             if ns:
-                _sub(_kl_small, np.flatnonzero(small), (dh, dl), (ah, al), rows, 2)
+                _sub(_kl_small, np.flatnonzero(small), (dh, dl), (ah, al), rows, 1)
             midr = np.flatnonzero(~small & (dh <= _KL_MID_POS) & (dh >= -_KL_MID_NEG))
     if midr is not None:
         if midr.size:                        # 1/8 < |D| <= 3: addition formula
@@ -509,33 +508,28 @@ def _prior_block(x0, a, out, work, start=0, rare=None, subnormal=True,
     n = x0.size
     gh, gl = work[0, :n], work[1, :n]
     rows = [w[:n] for w in work[2:]]
-    split = True
     if scaled:
         _prior_g_small(a, gh, gl, *rows[:2], cubic=False)
-    else:
-        small = a <= _PRIOR_SMALL
-        ns = np.count_nonzero(small)
-        log = lambda *r: _prior_g_log(*r[:9], r[9].view(np.int64))      # noqa: E731
-        # per element, the log route costs ~8 ns on this machine, the series ~2.5 (both on
-        # the whole block), moving an element to a compacted row and back ~3: the whole block
-        # takes the log route only when fewer than 30% of its elements have a <= 1/32
-        # (speed only)
-        if 10 * ns < 3 * n:
-            log(a, gh, gl, *rows[:7])
-            if ns:
-                _sub(_prior_g_small, np.flatnonzero(small), (a,), (gh, gl), rows, 2)
-        else:
-            # the series' split of a (rows 10 and 11, which the compacted log route leaves
-            # alone) serves the sum too
-            _prior_g_small(a, gh, gl, rows[10], rows[11], small=small, v=rows[0], q=rows[1])
-            if ns < n:
-                _sub(log, np.flatnonzero(~small), (a,), (gh, gl), rows, 7)
-            _prior_sum(x0, a, gh, gl, out, rows[10], rows[11], *rows[:4], split=False)
-            split = False
-    if split:
         _prior_sum(x0, a, gh, gl, out, *rows[:6])
-    if scaled:
         return
+    small = a <= _PRIOR_SMALL
+    ns = np.count_nonzero(small)
+    log = lambda *r: _prior_g_log(*r[:9], r[9].view(np.int64))      # noqa: E731
+    # per element, the log route costs ~8 ns on this machine, the series ~2.5 (both on the
+    # whole block), moving an element to a compacted row and back ~3: the whole block takes
+    # the log route only when fewer than 30% of its elements have a <= 1/32 (speed only)
+    if 10 * ns < 3 * n:
+        log(a, gh, gl, *rows[:7])
+        if ns:
+            _sub(_prior_g_small, np.flatnonzero(small), (a,), (gh, gl), rows, 2)
+        _prior_sum(x0, a, gh, gl, out, *rows[:6])
+    else:
+        # the series' split of a (rows 10 and 11, which the compacted log route leaves
+        # alone) serves the sum too
+        _prior_g_small(a, gh, gl, rows[10], rows[11], small=small, v=rows[0], q=rows[1])
+        if ns < n:
+            _sub(log, np.flatnonzero(~small), (a,), (gh, gl), rows, 7)
+        _prior_sum(x0, a, gh, gl, out, rows[10], rows[11], *rows[:4], split=False)
     if not out.max() < np.inf:               # a NaN or inf input, or overflow
         _require_finite(x0, a)
         rare.append(np.flatnonzero(np.isnan(out)) + start)
