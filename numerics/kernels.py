@@ -16,16 +16,16 @@ argument convention in OpenAI's improved-/guided-diffusion ``losses.py``):
   the Hermite series of the integral of phi over the bin, wide bins from both tails;
 * :func:`prior_bpd` (x_start, alpha_bar_last): KL(N(sqrt(ab) x0, 1 - ab) || N(0, 1)) / ln 2
   per element (OpenAI's ``_prior_bpd`` is its mean over the non-batch axes), as
-  (-log(1 - ab) - ab + ab x0^2)/(2 ln 2) with the first two terms from a series or a table
-  logarithm without cancellation;
+  (-log(1 - ab) - ab + ab x0^2)/(2 ln 2) with G(ab) = -log(1 - ab) - ab >= 0 from a series
+  (ab <= 1/16) or an exact addition formula around a tabulated point, without cancellation;
 * :func:`kl_mvn` (mean1, cov1, mean2, cov2): multivariate Gaussian KL from double-double
   Cholesky factors and a difference Cholesky (chol(cov1) - chol(cov2) from cov1 - cov2), as a
   sum of nonnegative terms: within ~0.5 ulp for cond(cov2) up to ~1e12, near-equal pairs
   included (:mod:`numerics._mvn`).
 
 Error-free transformations (Dekker 1971, Knuth TAOCP 4.2.2) give double-double intermediates;
-the exponential of the likelihood uses Tang's table method (Tang 1989), the prior's logarithm
-a table of reciprocals (Tang 1990).  normal_kl and prior_bpd work in place on cached blocks
+the exponential of the likelihood uses Tang's table method (Tang 1989), the prior's G a table
+of its values at one point per 1/256 of a binade of 1 - ab.  normal_kl and prior_bpd work in place on cached blocks
 (see "fast paths" below).  Accuracy and speed are measured against 50-digit references by
 ``benchmarks/bench_kernels.py``.  Inputs must be finite real arrays that broadcast together;
 bad input raises :class:`numerics.errors.InvalidParameter`.
@@ -358,48 +358,55 @@ def normal_kl(mean1, logvar1, mean2, logvar2):
 # ---------------------------------------------------------------- prior bits per dimension
 #
 # bits = (G(a) + a x0^2) / (2 ln 2), G(a) = -log(1 - a) - a >= 0 (a = alpha_bar_{T-1}): G by
-# a series for a <= 1/32 and a table logarithm above; a x0^2 = a1 xa xa exactly (a1 19 bits,
-# xa 17 bits) plus a small remainder; G + a x0^2 exactly, and the division by 2 ln 2 rounds
-# twice (< 1 ulp).  Results below 2^-1000 are recomputed scaled by 2^1000 (a second pass).
+# a series for a <= 1/16 and above by G(a) = G(c) + c rho + G(rho), c a table point; a x0^2 =
+# a1 xa^2 exactly (a1 19 bits, xa 17 bits) plus a small remainder; G + a x0^2 = s + lo with s
+# the rounded sum of the two large terms and lo its exact error plus the small terms.  Error
+# budget of the result: fl(s C) + fl(lo C), C = fl(1/(2 ln 2)), rounds twice (1 ulp; 1.5
+# where s C rounds up to a power of two just above the result) and C is 0.127 ulp off; the
+# terms of the sum carry below 0.2 ulp (the table route's c rho, 3 roundings on at most 6.7%
+# of G): under 1.85 ulp in all, 1.12 measured.  Results below 2^-1000 are recomputed scaled
+# by 2^1000.
 
-#: Q(a) = (G(a) - a^2/2)/a^3 on [0, 1/32], degree-6 Chebyshev interpolant, relative error
-#: 2^-49.6 (the a^3 Q term is at most 2.1% of G there); highest degree first.
-_PRIOR_Q = (0.12274199763031782, 0.12449028521059179, 0.1428681061077984,
-            0.16666654612952153, 0.20000000062966083, 0.24999999999876837,
-            0.3333333333333337)
-#: P(r) = (log1p(r) - r + r^2/2)/r^3 on |r| <= 0.00225, degree 3, absolute error of r^3 P
-#: 2^-67.4; highest degree first.
-_PRIOR_P = (-0.1666672994814092, 0.20000072321677742, -0.24999999999959954,
-            0.3333333333328757)
-_PRIOR_SMALL = 1.0 / 32
+#: Q(a) = (G(a) - a^2/2)/a^3 on [0, 1/16], degree-8 Chebyshev interpolant, relative error
+#: 2^-53 (the a^3 Q term is at most 4.2% of G there); highest degree first.
+_PRIOR_Q = (0.1183547777502997, 0.09661989366697432, 0.11132994255780959,
+            0.12499182699289843, 0.14285732122925185, 0.16666666448676962,
+            0.20000000001331653, 0.24999999999996872, 0.33333333333333337)
+#: R(rho) = G(rho)/rho^2 = 1/2 + rho/3 + rho^2/4 + ... on [-2^-8, 2^-44], degree-4 Chebyshev
+#: interpolant, relative error 2^-49.8 (G(rho) is at most 2^-9.8 of G); highest degree first.
+_PRIOR_R = (0.16527928992068378, 0.1999952663719337, 0.24999999340140225,
+            0.3333333333301125, 0.4999999999999997)
+_PRIOR_SMALL = 1.0 / 16
 #: results below this are recomputed scaled: above it every intermediate that matters is a
 #: normal double, and the subnormal ones are below 2^-65 of the result
 _PRIOR_TINY = 2.0 ** -1000
 _PRIOR_ROWS = 16
-_LOG_BASE = (1023 - 53) << 8        # first used table index: w = 2^-53
-_LOG_MASK = np.array(~2047, dtype=np.int64)      # w_hi = w without its low 11 bits (42 bits)
+_LOG_BITS = 8                        # table buckets: 2^8 per binade of 1 - a
+_LOG_SHIFT = 52 - _LOG_BITS
+_LOG_BASE = (1023 - 53) << _LOG_BITS     # first used table index: 1 - a = 2^-53
+_LOG_MASK = np.array(-1 << _LOG_SHIFT, dtype=np.int64)       # keeps sign, exponent, 8 bits
 
 
 @functools.lru_cache(maxsize=1)
 def _log_table():
-    """Table logarithm of w = 1 - a in [2^-53, 1): one entry per binade and top 8 mantissa
-    bits, at index (bits of w) >> 44 (the entries below are zero pages, never read).  R_j is
-    1/(interval centre) to 11 bits, so r = w R_j - 1 has |r| < 0.0022 and w_hi R_j is
-    exact; T_j = log R_j as a double-double, G = T - a - log1p(r).  Built on first use."""
+    """G(c) = -log(1 - c) - c as a double-double (rows hi, lo) for c = 1 - w_lo, w_lo the
+    bottom of each bucket of w = 1 - a in [2^-53, 1) (a binade and the top 8 mantissa bits
+    of w), at index (bits of w) >> 44; the entries below _LOG_BASE are never read.  c is
+    formed as _prior_g_log forms it.  Built on first use (mpmath, 40 digits, ~0.3 s)."""
+    bits = np.arange(_LOG_BASE, 1023 << _LOG_BITS, dtype=np.int64) << _LOG_SHIFT
+    c = 1.0 - bits.view(np.float64)
     rows = []
     with workdps(40):
-        for e in range(-53, 0):
-            for i in range(256):
-                m, ex = np.frexp(1 / (2.0 ** e * (1 + (i + 0.5) / 256)))
-                r = float(np.ldexp(np.round(m * 2048) / 2048, ex))
-                rows.append((r, *_dd(mpmath.log(r))))
-    table = np.zeros((3, _LOG_BASE + len(rows)))
+        for ci in c.tolist():
+            m = mpmath.mpf(ci)
+            rows.append(_dd(-mpmath.log(1 - m) - m))
+    table = np.zeros((2, _LOG_BASE + len(rows)))
     table[:, _LOG_BASE:] = np.array(rows).T
     return tuple(table)
 
 
 def _prior_g_small(a, gh, gl, t, u, cubic=True, small=None, v=None, q=None):
-    """G(a) = gh + gl for 0 <= a <= 1/32: a^2/2 = t^2/2 + u (a + t)/2 with a = t + u (19-bit
+    """G(a) = gh + gl for 0 <= a <= 1/16: a^2/2 = t^2/2 + u (a + t)/2 with a = t + u (19-bit
     split, t^2 exact) plus a^3 Q(a); cubic=False gives a^2/2 alone (the scaled tiny path).
     small: where the result is wanted (a mask; elsewhere gh, gl are finite and unused).
     v, q: scratch for the cubic term (default t, u); given, the split of a survives in t, u."""
@@ -435,45 +442,37 @@ def _prior_g_small(a, gh, gl, t, u, cubic=True, small=None, v=None, q=None):
         gl[idx] += q
 
 
-def _prior_g_log(a, gh, gl, w, wl, r1, r2, t, u, j):
-    """G(a) = gh + gl for 1/32 < a < 1 by the table logarithm: w = fl(1 - a) picks the
-    entry, r = (1 - a) R - 1 = r1 + r2 with r1 = w_hi R - 1 exact, G = T - a - r1 - (log1p(r) -
-    r1).  For a <= 0.79 the subtractions T - a and (T - a) - r1 are exact (Sterbenz; a
-    common quantum of T, a and r1); above they are Fast2Sums (T > 1.55 > a, T - a > 0.6 >
-    |r1|).  The remainder log1p(r) - r1 = r2/(1 + r1) + r1^2 (-1/2 + r1 P(r1)), with
-    r2/(1 + r1) = (1 - a - w_hi)/w_hi, is below 2^-17 and good to 2^-67 absolute, against
-    G >= 2^-11."""
-    tr, tth, ttl = _log_table()
+def _prior_g_log(a, gh, gl, w, c, r, t, j):
+    """G(a) = gh + gl (a normalised double-double) for 1/16 < a < 1.
+
+    For any c < 1, 1 - a = (1 - c)(1 - rho) with rho = (a - c)/(1 - c), and so exactly
+    G(a) = G(c) + c rho + G(rho).  c = 1 - w_lo, w_lo the bottom of the table bucket of
+    w = fl(1 - a) (w with its mantissa cut to 8 bits).  w, and so w_lo, lies on the 2^-53 grid
+    of 1 - a (exact above a = 1/2, rounded to it below), so c and 1 - c = w_lo are exact, and
+    a - c is (Sterbenz).  rho = (a - c)/w_lo rounds once and lies in [-2^-8, 2^-50] (0 where
+    the bucket holds one point of the grid, w < 2^-45); |c rho| <= 0.067 G and G(rho) <=
+    2^-9.8 G (their worst bucket is the one at a = 1/16).  m = rho (c + rho R(rho)) rounds
+    three times, G(c) = T_hi + T_lo comes from the table, and a Fast2Sum of T_hi and m (|m| <
+    T_hi) keeps gh + gl normalised, which the final scaling needs to round at most once per
+    ulp of gh."""
+    tgh, tgl = _log_table()
     np.subtract(1.0, a, out=w)
     bits = w.view(np.int64)
-    np.right_shift(bits, 44, out=j)
-    np.bitwise_and(bits, _LOG_MASK, out=t.view(np.int64))
-    # (1 - a) - w_hi = (1 - w_hi) - a, both steps exact: w = fl(1 - a) is a multiple of
-    # 2^-53, so w_hi (its top 42 bits) is one too and 1 - w_hi < 1 is a double; 1 - w_hi is
-    # within 2^-41 relative of a (Sterbenz).  (w < 2^-11 has at most 42 bits: w_hi = w.)
-    np.subtract(1.0, t, out=u)
-    np.subtract(u, a, out=u)                 # 1 - a - w_hi, exactly
-    np.divide(u, t, out=r2)                  # r2/(1 + r1) = (1 - a - w_hi)/w_hi
-    _take(tr, j, u)
-    np.multiply(t, u, out=r1)
-    np.subtract(r1, 1.0, out=r1)             # r1 = w_hi R - 1, exact
-    _horner(_PRIOR_P, r1, t)
-    np.multiply(t, r1, out=t)
-    np.subtract(t, 0.5, out=t)
-    np.multiply(r1, r1, out=u)
-    np.multiply(t, u, out=t)
-    np.add(t, r2, out=t)                     # log1p(r) - r1
-    _take(tth, j, w)
-    np.subtract(w, a, out=r2)                # s1 = T - a
-    np.subtract(r2, w, out=wl)
-    np.add(a, wl, out=wl)                    # -(error of s1)
-    np.subtract(r2, r1, out=gh)              # s2 = s1 - r1
-    np.subtract(gh, r2, out=u)
-    np.add(r1, u, out=u)                     # -(error of s2)
-    _take(ttl, j, gl)
-    np.subtract(gl, wl, out=gl)
-    np.subtract(gl, u, out=gl)
-    np.subtract(gl, t, out=gl)
+    np.right_shift(bits, _LOG_SHIFT, out=j)
+    np.bitwise_and(bits, _LOG_MASK, out=w.view(np.int64))     # w_lo: 1 - a rounded down
+    np.subtract(1.0, w, out=c)               # c = 1 - w_lo, exactly (w_lo is on 1 - a's grid)
+    np.subtract(a, c, out=r)                 # a - c, exactly (Sterbenz)
+    np.divide(r, w, out=r)                   # rho = (a - c)/(1 - c), in [-2^-8, 2^-50]
+    _horner(_PRIOR_R, r, t)
+    np.multiply(t, r, out=t)                 # G(rho)/rho
+    np.add(t, c, out=t)
+    np.multiply(t, r, out=c)                 # m = c rho + G(rho), |m| <= G/16
+    _take(tgh, j, t)
+    np.add(t, c, out=gh)                     # Fast2Sum of T_hi and m: gh + gl stays a
+    np.subtract(gh, t, out=t)                # normalised double-double (the final
+    np.subtract(c, t, out=c)                 # scaling's rounding is half an ulp of gh)
+    _take(tgl, j, gl)
+    np.add(gl, c, out=gl)
 
 
 def _prior_sum(x0, a, gh, gl, out, a1, a2, xa, xb, t, u, split=True):
@@ -482,20 +481,17 @@ def _prior_sum(x0, a, gh, gl, out, a1, a2, xa, xb, t, u, split=True):
     if split:
         _msplit(a, _M19, a1, a2)
     _msplit(x0, _M17, xa, xb)
-    np.multiply(a1, xa, out=a1)
-    np.multiply(a1, xa, out=a1)              # a1 xa^2, exact
     np.add(xa, x0, out=t)
     np.multiply(t, a, out=t)
-    np.multiply(t, xb, out=t)                # a (x0^2 - xa^2), in an order that cannot
-    np.multiply(xa, a2, out=u)               # overflow before the result does
-    np.multiply(u, xa, out=u)
-    np.add(t, u, out=xb)                     # remainder of a x0^2
+    np.multiply(t, xb, out=t)                # a (x0^2 - xa^2)
+    np.multiply(xa, xa, out=xa)              # xa^2, exact (34 bits); past |x0| ~ 2^511 it
+    np.multiply(a2, xa, out=u)               # overflows, and the result turns NaN (inf -
+    np.add(t, u, out=xb)                     # inf below), which sends it to the exact path
+    np.multiply(a1, xa, out=a1)              # a1 xa^2, exact
     _two_sum_pos(gh, a1, out, u, t)
     np.add(u, gl, out=u)
     np.add(u, xb, out=u)
     np.multiply(u, _H2_H, out=u)
-    np.multiply(out, _H2_L, out=t)
-    np.add(u, t, out=u)
     np.multiply(out, _H2_H, out=out)
     np.add(out, u, out=out)
 
@@ -514,28 +510,28 @@ def _prior_block(x0, a, out, work, start=0, rare=None, subnormal=True,
         return
     small = a <= _PRIOR_SMALL
     ns = np.count_nonzero(small)
-    log = lambda *r: _prior_g_log(*r[:9], r[9].view(np.int64))      # noqa: E731
-    # per element, the log route costs ~8 ns on this machine, the series ~2.5 (both on the
-    # whole block), moving an element to a compacted row and back ~3: the whole block takes
-    # the log route only when fewer than 30% of its elements have a <= 1/32 (speed only)
+    log = lambda *r: _prior_g_log(*r[:7], r[7].view(np.int64))      # noqa: E731
+    # per element, the table route costs ~5.5 ns on this machine, the series ~1.5 (both on
+    # the whole block), moving an element to a compacted row and back ~2.7: the whole block
+    # takes the table route only when fewer than 30% of its elements have a <= 1/16 (speed)
     if 10 * ns < 3 * n:
-        log(a, gh, gl, *rows[:7])
+        log(a, gh, gl, *rows[:5])
         if ns:
             _sub(_prior_g_small, np.flatnonzero(small), (a,), (gh, gl), rows, 2)
         _prior_sum(x0, a, gh, gl, out, *rows[:6])
     else:
-        # the series' split of a (rows 10 and 11, which the compacted log route leaves
+        # the series' split of a (rows 10 and 11, which the compacted table route leaves
         # alone) serves the sum too
         _prior_g_small(a, gh, gl, rows[10], rows[11], small=small, v=rows[0], q=rows[1])
         if ns < n:
-            _sub(log, np.flatnonzero(~small), (a,), (gh, gl), rows, 7)
+            _sub(log, np.flatnonzero(~small), (a,), (gh, gl), rows, 5)
         _prior_sum(x0, a, gh, gl, out, rows[10], rows[11], *rows[:4], split=False)
     if not out.max() < np.inf:               # a NaN or inf input, or overflow
         _require_finite(x0, a)
         rare.append(np.flatnonzero(np.isnan(out)) + start)
     if subnormal and not a.min() >= 2.0 ** -1022:
         rare.append(np.flatnonzero((a > 0) & (a < 2.0 ** -1022)) + start)
-    if not out.min() >= _PRIOR_TINY:         # needs a < 2^-499: G >= 5e-4 above 1/32
+    if not out.min() >= _PRIOR_TINY:         # needs a < 2^-499: G > 2e-3 above 1/16
         _prior_tiny(x0, a, out, np.flatnonzero(out < _PRIOR_TINY), work)
 
 
