@@ -44,7 +44,6 @@ from numerics.precision import workdps
 from numerics._float64 import (
     BIN_HALF_WIDTH,
     _H2_H,
-    _H2_L,
     _M17,
     _M19,
     _M26,
@@ -513,8 +512,8 @@ def _prior_block(x0, a, out, work, start=0, rare=None, subnormal=True,
     log = lambda *r: _prior_g_log(*r[:7], r[7].view(np.int64))      # noqa: E731
     # per element, the table route costs ~5.5 ns on this machine, the series ~1.5 (both on
     # the whole block), moving an element to a compacted row and back ~2.7: the whole block
-    # takes the table route only when fewer than 30% of its elements have a <= 1/16 (speed)
-    if 10 * ns < 3 * n:
+    # takes the table route only when fewer than 40% of its elements have a <= 1/16 (speed)
+    if 10 * ns < 4 * n:
         log(a, gh, gl, *rows[:5])
         if ns:
             _sub(_prior_g_small, np.flatnonzero(small), (a,), (gh, gl), rows, 2)
