@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_kernels.py --n 20000        # quick run
     python benchmarks/bench_kernels.py --validate 300   # also check the reference vs mpmath
     python benchmarks/bench_kernels.py --kernels kl_mvn # 10^5 Gaussian pairs, dims 1-8 (--mvn-n)
+    python benchmarks/bench_kernels.py --shuffle        # the same points in a random order
 
 For each kernel it draws points over all magnitudes (both signs, log-spaced, near-equal
 pairs over many decades of the difference, far tails), computes a reference with
@@ -562,6 +563,11 @@ def main(argv=None):
                         help="pairs for kl_mvn (mpmath references: ~ms per pair)")
     parser.add_argument("--no-pin", action="store_true",
                         help="leave glibc's allocator thresholds alone (see pin_allocator)")
+    parser.add_argument("--shuffle", action="store_true",
+                        help="time and check the points in a random order (seeded): every "
+                             "block then mixes all the families of points, which costs the "
+                             "kernels' regime dispatch more than the default order (points "
+                             "grouped by family)")
     args = parser.parse_args(argv)
     if not args.no_pin and not pin_allocator():
         print("note: could not pin the allocator (not glibc); timings depend on run order")
@@ -575,6 +581,10 @@ def main(argv=None):
         points, _, _, fn, textbook = KERNELS[name]
         inputs = points(args.n, np.random.default_rng(SEED))
         refs, ref_seconds = references(name, inputs, args.refresh)
+        if args.shuffle:
+            perm = np.random.default_rng(SEED + 1).permutation(args.n)
+            inputs = [a[perm] if np.ndim(a) else a for a in inputs]
+            refs = refs[perm]
         ok = np.isfinite(refs[:, 0])
         got = fn(*inputs)
         with np.errstate(all="ignore"):
