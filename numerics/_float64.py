@@ -39,7 +39,7 @@ with workdps(60):
     _W_H, _W_L = _dd(mpmath.mpf(1) / 255)
     _C_H, _C_L = _dd(1 / mpmath.sqrt(2 * mpmath.pi))              # 1/sqrt(2 pi)
     _LS_H, _LS_L = _dd(mpmath.log(2 * mpmath.pi) / 2)             # log sqrt(2 pi)
-    _H2_H, _H2_L = _dd(1 / (2 * mpmath.log(2)))                  # 1/(2 ln 2)
+    _H2_H = float(1 / (2 * mpmath.log(2)))        # 1/(2 ln 2), 0.127 ulp off
 _T_HI = np.array([t[0] for t in _T])
 _T_LO = np.array([t[1] for t in _T])
 _T_A = (_T_HI * _SPLIT) - ((_T_HI * _SPLIT) - _T_HI)       # 26-bit halves of _T_HI

@@ -25,10 +25,10 @@ argument convention in OpenAI's improved-/guided-diffusion ``losses.py``):
 
 Error-free transformations (Dekker 1971, Knuth TAOCP 4.2.2) give double-double intermediates;
 the exponential of the likelihood uses Tang's table method (Tang 1989), the prior's G a table
-of its values at one point per 1/256 of a binade of 1 - ab.  normal_kl and prior_bpd work in place on cached blocks
-(see "fast paths" below).  Accuracy and speed are measured against 50-digit references by
-``benchmarks/bench_kernels.py``.  Inputs must be finite real arrays that broadcast together;
-bad input raises :class:`numerics.errors.InvalidParameter`.
+of its values at one point per 1/256 of a binade of 1 - ab.  normal_kl and prior_bpd work in
+place on cached blocks (see "fast paths" below).  Accuracy and speed are measured against
+50-digit references by ``benchmarks/bench_kernels.py``.  Inputs must be finite real arrays
+that broadcast together; bad input raises :class:`numerics.errors.InvalidParameter`.
 """
 
 from __future__ import annotations
@@ -387,11 +387,11 @@ _LOG_MASK = np.array(-1 << _LOG_SHIFT, dtype=np.int64)       # keeps sign, expon
 
 
 @functools.lru_cache(maxsize=1)
-def _log_table():
+def _g_table():
     """G(c) = -log(1 - c) - c as a double-double (rows hi, lo) for c = 1 - w_lo, w_lo the
     bottom of each bucket of w = 1 - a in [2^-53, 1) (a binade and the top 8 mantissa bits
     of w), at index (bits of w) >> 44; the entries below _LOG_BASE are never read.  c is
-    formed as _prior_g_log forms it.  Built on first use (mpmath, 40 digits, ~0.3 s)."""
+    formed as _prior_g_table forms it.  Built on first use (mpmath, 40 digits, ~0.3 s)."""
     bits = np.arange(_LOG_BASE, 1023 << _LOG_BITS, dtype=np.int64) << _LOG_SHIFT
     c = 1.0 - bits.view(np.float64)
     rows = []
@@ -441,7 +441,7 @@ def _prior_g_small(a, gh, gl, t, u, cubic=True, small=None, v=None, q=None):
         gl[idx] += q
 
 
-def _prior_g_log(a, gh, gl, w, c, r, t, j):
+def _prior_g_table(a, gh, gl, w, c, r, t, j):
     """G(a) = gh + gl (a normalised double-double) for 1/16 < a < 1.
 
     For any c < 1, 1 - a = (1 - c)(1 - rho) with rho = (a - c)/(1 - c), and so exactly
@@ -454,7 +454,7 @@ def _prior_g_log(a, gh, gl, w, c, r, t, j):
     three times, G(c) = T_hi + T_lo comes from the table, and a Fast2Sum of T_hi and m (|m| <
     T_hi) keeps gh + gl normalised, which the final scaling needs to round at most once per
     ulp of gh."""
-    tgh, tgl = _log_table()
+    tgh, tgl = _g_table()
     np.subtract(1.0, a, out=w)
     bits = w.view(np.int64)
     np.right_shift(bits, _LOG_SHIFT, out=j)
@@ -465,7 +465,7 @@ def _prior_g_log(a, gh, gl, w, c, r, t, j):
     _horner(_PRIOR_R, r, t)
     np.multiply(t, r, out=t)                 # G(rho)/rho
     np.add(t, c, out=t)
-    np.multiply(t, r, out=c)                 # m = c rho + G(rho), |m| <= G/16
+    np.multiply(t, r, out=c)                 # m = c rho + G(rho), |m| <= 0.067 G
     _take(tgh, j, t)
     np.add(t, c, out=gh)                     # Fast2Sum of T_hi and m: gh + gl stays a
     np.subtract(gh, t, out=t)                # normalised double-double (the final
@@ -509,12 +509,12 @@ def _prior_block(x0, a, out, work, start=0, rare=None, subnormal=True,
         return
     small = a <= _PRIOR_SMALL
     ns = np.count_nonzero(small)
-    log = lambda *r: _prior_g_log(*r[:7], r[7].view(np.int64))      # noqa: E731
+    table = lambda *r: _prior_g_table(*r[:7], r[7].view(np.int64))    # noqa: E731
     # per element, the table route costs ~5.5 ns on this machine, the series ~1.5 (both on
     # the whole block), moving an element to a compacted row and back ~2.7: the whole block
     # takes the table route only when fewer than 40% of its elements have a <= 1/16 (speed)
     if 10 * ns < 4 * n:
-        log(a, gh, gl, *rows[:5])
+        table(a, gh, gl, *rows[:5])
         if ns:
             _sub(_prior_g_small, np.flatnonzero(small), (a,), (gh, gl), rows, 2)
         _prior_sum(x0, a, gh, gl, out, *rows[:6])
@@ -523,7 +523,7 @@ def _prior_block(x0, a, out, work, start=0, rare=None, subnormal=True,
         # alone) serves the sum too
         _prior_g_small(a, gh, gl, rows[10], rows[11], small=small, v=rows[0], q=rows[1])
         if ns < n:
-            _sub(log, np.flatnonzero(~small), (a,), (gh, gl), rows, 5)
+            _sub(table, np.flatnonzero(~small), (a,), (gh, gl), rows, 5)
         _prior_sum(x0, a, gh, gl, out, rows[10], rows[11], *rows[:4], split=False)
     if not out.max() < np.inf:               # a NaN or inf input, or overflow
         _require_finite(x0, a)

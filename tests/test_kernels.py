@@ -408,11 +408,11 @@ def test_prior_bpd_small_alpha_cubic_term():
 
 
 def prior_g_table_route(a):
-    """gh + gl of the table route of G(a) = -log(1 - a) - a (kernels._prior_g_log)."""
+    """gh + gl of the table route of G(a) = -log(1 - a) - a (kernels._prior_g_table)."""
     a = np.asarray(a, dtype=np.float64)
     n = a.size
     gh, gl, work = np.empty(n), np.empty(n), np.empty((5, n))
-    kernels._prior_g_log(a, gh, gl, *work[:4], work[4].view(np.int64))
+    kernels._prior_g_table(a, gh, gl, *work[:4], work[4].view(np.int64))
     return gh, gl
 
 
