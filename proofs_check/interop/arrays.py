@@ -74,7 +74,9 @@ def load(path) -> dict:
 
 def _read_npz(p: Path) -> dict:
     try:
-        with np.load(p, allow_pickle=False) as data:
+        # the file is opened here, not by np.load, which leaves its handle open when the
+        # archive is corrupt (a ResourceWarning per hostile file)
+        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             raw = {}
             for key in data.files:
                 try:
