@@ -66,6 +66,7 @@ from numerics._float64 import (
     _two_sum,
     _two_sum_into,
     _two_sum_pos,
+    _where,
 )
 from numerics.likelihood import discretized_gaussian_log_likelihood
 from numerics._mvn import _Work as _MvnWork, kl_mvn_flat
@@ -267,7 +268,7 @@ def _kl_block(m1, v1, m2, v2, out, work, start=0, rare=None):
         ns = np.count_nonzero(small)
         if 2 * ns >= n:                      # the commoner regime on the whole block
             _kl_small(dh, dl, ah, al, y)
-            rest = np.flatnonzero(~small)
+            rest = _where(~small)
             d = dh[rest]
             inmid = (d <= _KL_MID_POS) & (d >= -_KL_MID_NEG)
             midr, rest = rest.compress(inmid), rest.compress(~inmid)
@@ -276,8 +277,8 @@ def _kl_block(m1, v1, m2, v2, out, work, start=0, rare=None):
         else:
             _kl_large(dh, dl, ah, al, x, y)
             if ns:
-                _sub(_kl_small, np.flatnonzero(small), (dh, dl), (ah, al), rows, 1)
-            midr = np.flatnonzero(~small & (dh <= _KL_MID_POS) & (dh >= -_KL_MID_NEG))
+                _sub(_kl_small, _where(small), (dh, dl), (ah, al), rows, 1)
+            midr = _where(~small & (dh <= _KL_MID_POS) & (dh >= -_KL_MID_NEG))
     if midr is not None:
         if midr.size:                        # 1/8 < |D| <= 3: addition formula
             _sub(lambda *r: _kl_mid(*r[:11], r[11].view(np.intp)), midr, (dh, dl),
@@ -285,7 +286,7 @@ def _kl_block(m1, v1, m2, v2, out, work, start=0, rare=None):
         if dh.max() > _KL_BIG:
             # A/2 = e^D/2 (1 + D is below 2^-900 of it) = e^(dh - ln2) (1 + dl - ln2_lo),
             # dh - ln2_hi exact (dh's quantum 2^-43 divides ln2_hi's 2^-41)
-            big = np.flatnonzero(dh > _KL_BIG)
+            big = _where(dh > _KL_BIG)
             ah[big] = np.exp(dh[big] - _LN2_H) * (1.0 + (dl[big] - _LN2_L))
             al[big] = 0.0
     _two_sum_pos(ah, bh, out, u, t)
@@ -307,7 +308,7 @@ def _kl_range(out, ah, bh, m1, v1, m2, v2, a2_bad, e_bad):
     e^-v2 below the normal range; results below 2^-900 other than KL(p || p) = 0.  Yields
     the indices for the exact path."""
     if not out.max() < np.inf:               # a NaN or inf input, or overflow
-        idx = np.flatnonzero(~(out < np.inf))
+        idx = _where(~(out < np.inf))
         # every NaN or inf input gives a NaN or inf result
         _require_finite(*(a[idx] for a in (m1, v1, m2, v2)))
         a_inf = ~(ah[idx] < np.inf)
@@ -323,11 +324,11 @@ def _kl_range(out, ah, bh, m1, v1, m2, v2, a2_bad, e_bad):
         rest = idx[~a_inf & ~b_inf]
         yield rest[np.isnan(out[rest])]      # the sum overflowed, neither part: exact path
     if a2_bad:
-        yield np.flatnonzero((np.abs(m1 - m2) < 2.0 ** -479) & (m1 != m2))
+        yield _where((np.abs(m1 - m2) < 2.0 ** -479) & (m1 != m2))
     if e_bad:
-        yield np.flatnonzero(v2 > 708.0)
+        yield _where(v2 > 708.0)
     if not out.min() >= 2.0 ** -900:
-        idx = np.flatnonzero(out < 2.0 ** -900)
+        idx = _where(out < 2.0 ** -900)
         yield idx[(m1[idx] != m2[idx]) | (v1[idx] != v2[idx])]
 
 
@@ -431,7 +432,7 @@ def _prior_g_small(a, gh, gl, t, u, cubic=True, small=None, v=None, q=None):
         np.multiply(v, a, out=v)
         np.add(gl, v, out=gl)
     elif nb:
-        idx = np.flatnonzero(big)
+        idx = _where(big)
         ab, q = v[:nb], q[:nb]
         _take(a, idx, ab)
         _horner(_PRIOR_Q, ab, q)
@@ -516,22 +517,22 @@ def _prior_block(x0, a, out, work, start=0, rare=None, subnormal=True,
     if 10 * ns < 4 * n:
         table(a, gh, gl, *rows[:5])
         if ns:
-            _sub(_prior_g_small, np.flatnonzero(small), (a,), (gh, gl), rows, 2)
+            _sub(_prior_g_small, _where(small), (a,), (gh, gl), rows, 2)
         _prior_sum(x0, a, gh, gl, out, *rows[:6])
     else:
         # the series' split of a (rows 10 and 11, which the compacted table route leaves
         # alone) serves the sum too
         _prior_g_small(a, gh, gl, rows[10], rows[11], small=small, v=rows[0], q=rows[1])
         if ns < n:
-            _sub(table, np.flatnonzero(~small), (a,), (gh, gl), rows, 5)
+            _sub(table, _where(~small), (a,), (gh, gl), rows, 5)
         _prior_sum(x0, a, gh, gl, out, rows[10], rows[11], *rows[:4], split=False)
     if not out.max() < np.inf:               # a NaN or inf input, or overflow
         _require_finite(x0, a)
-        rare.append(np.flatnonzero(np.isnan(out)) + start)
+        rare.append(_where(np.isnan(out)) + start)
     if subnormal and not a.min() >= 2.0 ** -1022:
-        rare.append(np.flatnonzero((a > 0) & (a < 2.0 ** -1022)) + start)
+        rare.append(_where((a > 0) & (a < 2.0 ** -1022)) + start)
     if not out.min() >= _PRIOR_TINY:         # needs a < 2^-499: G > 2e-3 above 1/16
-        _prior_tiny(x0, a, out, np.flatnonzero(out < _PRIOR_TINY), work)
+        _prior_tiny(x0, a, out, _where(out < _PRIOR_TINY), work)
 
 
 def _prior_tiny(x0, a, out, idx, work):
@@ -568,9 +569,9 @@ def _prior_scalar_block(x0, out, work, const, start=0, tiny=None, rare=None):
     np.add(u, ch, out=out)
     if not out.max() < np.inf:
         _require_finite(x0)
-        rare.append(np.flatnonzero(np.isnan(out)) + start)
+        rare.append(_where(np.isnan(out)) + start)
     if kh > 0 and not out.min() >= _PRIOR_TINY:     # alpha_bar = 0: all exactly 0
-        tiny.append(np.flatnonzero(out < _PRIOR_TINY) + start)
+        tiny.append(_where(out < _PRIOR_TINY) + start)
 
 
 def _prior_exact(x0, a):
