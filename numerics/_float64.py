@@ -170,7 +170,6 @@ _BLOCK = 65536
 _TINY = 2.0 ** -960
 _M17 = np.array(~((1 << 36) - 1), dtype=np.int64)     # keep the top 17 significant bits
 _M19 = np.array(~((1 << 34) - 1), dtype=np.int64)     # 19 bits
-_M26 = np.array(~((1 << 27) - 1), dtype=np.int64)     # 26 bits
 
 
 def _msplit(a, mask, hi, lo):
@@ -187,16 +186,6 @@ def _two_diff(a, b, s, e, t):
     np.subtract(a, e, out=e)
     np.add(b, t, out=t)
     np.subtract(e, t, out=e)
-
-
-def _two_sum_into(a, b, s, e, t):
-    """s + e = a + b exactly (Knuth's TwoSum); t is scratch."""
-    np.add(a, b, out=s)
-    np.subtract(s, a, out=t)
-    np.subtract(s, t, out=e)
-    np.subtract(a, e, out=e)
-    np.subtract(b, t, out=t)
-    np.add(e, t, out=e)
 
 
 def _two_sum_pos(a, b, s, e, t):

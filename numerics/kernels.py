@@ -5,7 +5,7 @@ argument convention in OpenAI's improved-/guided-diffusion ``losses.py``):
 
 * :func:`normal_kl` (mean1, logvar1, mean2, logvar2) = 1/2 (e^D - 1 - D + (m1 - m2)^2 e^-v2),
   D = logvar1 - logvar2 (exactly, as a TwoSum pair), written as a sum of two nonnegative
-  terms: e^D - 1 - D from a series for |D| <= 1/8, an addition formula on a table up to
+  terms: e^D - 1 - D from a series for |D| <= 1/32, an addition formula on a table up to
   |D| = 3 and expm1(D) - D beyond, (m1 - m2)^2 e^-v2 with an exact leading product, so that
   near-equal distributions (where the textbook formula loses every digit) are exact to an
   ulp or two;
@@ -46,7 +46,6 @@ from numerics._float64 import (
     _H2_H,
     _M17,
     _M19,
-    _M26,
     _TINY,
     _as_float_array,
     _blocks,
@@ -64,7 +63,6 @@ from numerics._float64 import (
     _two_diff,
     _two_prod,
     _two_sum,
-    _two_sum_into,
     _two_sum_pos,
     _where,
 )
@@ -123,46 +121,55 @@ def _half_sq_exp(d, de, x):
 #
 # KL = A/2 + B/2, A = e^D - 1 - D >= 0 (D = v1 - v2 = dh + dl exactly), B = dm^2 e^-v2 >= 0
 # (dm = m1 - m2 exactly): no cancellation between the two, so each is carried as a pair
-# hi + lo and the sum is rounded once.  A: |D| <= 1/8 series (hi = dh^2/4 rounded once);
-# 1/8 < |D| <= 3 (D >= -3/2) addition formula on a table of nodes k/8 (a second pass over
+# hi + lo and the sum is rounded once.  A: |D| <= 1/32 series (hi = dh^2/4 rounded once);
+# 1/32 < |D| <= 3 (D >= -3/2) addition formula on a table of nodes k/256 (a second pass over
 # those elements); beyond, expm1(D) - D (cancellation at most 1.25-fold; np.expm1 is within
 # 0.53 ulp, measured).  B: e^-v2 from np.exp (within 0.67 ulp, measured) times dm^2, the
 # leading product exact.  Rare inputs (B out of range) take _kl_exact.
 
 #: psi(D) = (e^D - 1 - D - D^2/2)/D^3: Chebyshev interpolants (mpmath.chebyfit at 50 digits)
-#: for |D| <= T, by T: relative errors 2^-45.3, 2^-52.7, 2^-50.9, 2^-53.7, against the D^3 psi
-#: term's share of e^D - 1 - D, at most |D|/3 (2^-21.6, 2^-11.6, 2^-6.6, 2^-4.6).  Doubled
-#: (the blocks work with A/2 and multiply psi by D^2/4); highest degree first.
+#: for |D| <= T, by T: relative errors 2^-45.3, 2^-52.7, 2^-50.9, against the D^3 psi term's
+#: share of e^D - 1 - D, at most |D|/3 (2^-21.6, 2^-11.6, 2^-6.6).  Doubled (the blocks work
+#: with A/2 and multiply psi by D^2/4); highest degree first.
 _PSI_LEVELS = tuple((t, tuple(2 * c for c in coef)) for t, coef in (
     (2.0 ** -20, (0.041666666666667296, 0.16666666666667046)),
     (2.0 ** -10, (0.0013888889125415259, 0.00833333352255443, 0.041666666666666664,
                   0.16666666666666666)),
     (2.0 ** -5, (2.4801990976615388e-05, 0.00019841673516969886, 0.0013888888887410584,
-                 0.008333333331855024, 0.04166666666666667, 0.16666666666666674)),
-    (0.125, (2.7563843980734485e-07, 2.756514908613403e-06, 2.4801586664380777e-05,
-             0.00019841269076602318, 0.0013888888888908802, 0.008333333333357229,
-             0.041666666666666664, 0.16666666666666666))))
-_KL_SMALL = 0.125
+                 0.008333333331855024, 0.04166666666666667, 0.16666666666666674))))
+_KL_SMALL = 2.0 ** -5
 _KL_MID_POS = 3.0
 _KL_MID_NEG = 1.5
-_KL_ROWS = 18
-_KL_BIG = 700.0                             # above: A/2 = e^D/2 (the caller's patch)
+_KL_ROWS = 20
+_KL_NODES = 256                             # mid-range nodes k/256 ...
+_KL_NODES_NEG = 384                         # ... from -3/2 ...
+_KL_NODES_POS = 768                         # ... to 3
+_KL_BIG = 700.0                             # above: A/2 = e^D/2 (_kl_large's patch)
 with workdps(40):
     _LN2_H = float((np.array(float(mpmath.log(2))).view(np.int64) & np.int64(~4095))
                    .view(np.float64))
     _LN2_L = float(mpmath.log(2) - mpmath.mpf(_LN2_H))     # ln 2 = _LN2_H (41 bits) + _LN2_L
-    _KM = [(*_dd((mpmath.expm1(mpmath.mpf(k) / 8) - mpmath.mpf(k) / 8) / 2),
-            *_dd(mpmath.expm1(mpmath.mpf(k) / 8) / 2), float(mpmath.exp(mpmath.mpf(k) / 8)))
-           for k in range(-24, 25)]
-#: nodes c = k/8, |k| <= 24: A(c)/2, (e^c - 1)/2 as double-doubles (high part of the latter
-#: also as 26-bit halves), e^c
-_KM_AH, _KM_AL, _KM_EH, _KM_EL, _KM_EXP = (np.array(col) for col in zip(*_KM))
-_KM_EA = (_KM_EH.view(np.int64) & _M26).view(np.float64)
-_KM_EB = _KM_EH - _KM_EA
+#: A(r)/r^2 = 1/2 + r/6 + r^2/24 + r^3/120 + r^4/720 (Taylor; for |r| <= 1/512 the next term
+#: is 2^-56.3 of the sum), highest degree first
+_KM_P = (1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5)
 
 
-def _kl_small(dh, dl, hi, lo, u, bound=0.125):
-    """A/2 = hi + lo for D = dh + dl, |dh| <= bound <= 1/8: hi = fl((dh/2)^2) (one rounding:
+@functools.lru_cache(maxsize=1)
+def _km_table():
+    """Rows A(c)/2 (a double-double: two rows) and (e^c - 1)/2 at the mid-range nodes
+    c = k/256, -384 <= k <= 768, at index k + 384.  Built on first use (mpmath, 40 digits,
+    ~40 ms)."""
+    rows = []
+    with workdps(40):
+        for k in range(-_KL_NODES_NEG, _KL_NODES_POS + 1):
+            c = mpmath.mpf(k) / _KL_NODES
+            e = mpmath.expm1(c)
+            rows.append((*_dd((e - c) / 2), float(e / 2)))
+    return tuple(np.array(col) for col in zip(*rows))
+
+
+def _kl_small(dh, dl, hi, lo, u, bound=_KL_SMALL):
+    """A/2 = hi + lo for D = dh + dl, |dh| <= bound <= 1/32: hi = fl((dh/2)^2) (one rounding:
     at most an ulp of A/2), lo = D^3 psi(D)/2 + dl (e^D - 1)/2, the latter as
     dl (dh/2 + dh^2/4), the former as (2 psi(dh)) hi dh; u is scratch."""
     psi = next(coef for t_max, coef in _PSI_LEVELS if bound <= t_max)
@@ -180,7 +187,9 @@ def _kl_large(dh, dl, hi, lo, t, u):
     """A/2 = hi + lo beyond the mid range: (expm1(dh) - dh)/2, the difference exact (TwoSum),
     plus dl (e^dh - 1)/2.  dh is clipped to [-40, 700] for expm1 (np.expm1 takes a slow path
     near its overflow, and expm1(-40) = -1 to double precision, as e^dh - 1 is for every
-    dh < -40); dh > 700 is patched by the caller."""
+    dh < -40); above 700, A/2 = e^D/2 (1 + D is below 2^-900 of it) = e^(dh - ln2) (1 + dl -
+    ln2_lo), dh - ln2_hi exact (dh's quantum 2^-43 divides ln2_hi's 2^-41).  Where that
+    overflows, hi = lo = the largest double (see below)."""
     np.clip(dh, -40.0, _KL_BIG, out=t)
     np.expm1(t, out=t)
     _two_diff(t, dh, hi, lo, u)
@@ -188,148 +197,163 @@ def _kl_large(dh, dl, hi, lo, t, u):
     np.add(lo, t, out=lo)
     np.multiply(hi, 0.5, out=hi)
     np.multiply(lo, 0.5, out=lo)
+    if dh.max() > _KL_BIG:
+        big = _where(dh > _KL_BIG)
+        h = np.exp(dh[big] - _LN2_H) * (1.0 + (dl[big] - _LN2_L))
+        # A/2 past the largest double: hi = lo = the largest double, so that the result is
+        # inf (hi + lo overflows) and not NaN (hi = inf would make the final TwoSum inf - inf)
+        over = h == np.inf
+        h[over] = _DBL_MAX
+        hi[big] = h
+        lo[big] = over * _DBL_MAX
 
 
-def _kl_mid(dh, dl, hi, lo, r, ah, al, x, y, t, u, j):
-    """A/2 = hi + lo for -3/2 <= dh <= 3 by A(c + r) = A(c) + E(c) r + e^c A(r) at the node
-    c = k/8 nearest dh, E(c) = e^c - 1, |r| <= 1/16, r = (dh - c) + dl with dh - c exact.
-    E(c) r is exact to ~2^-100 (Dekker's product, E pre-split), e^c A(r) is under 3% of the
-    total, and A(c) + E(c) r cancels at most 1.6-fold."""
-    np.multiply(dh, 8.0, out=t)
+def _kl_rest(idx, dh, dl, ah, al, rows):
+    """A/2 at the elements idx of the block (|D| > 1/32), on compacted rows: expm1(D) - D on
+    all of them, then the addition formula on those in the mid range (a second compaction,
+    within the first); one gather of D and one scatter of A/2 per element."""
+    k = idx.size
+    d, dlo, hi, lo, t, u, *more = (w[:k] for w in rows)
+    _take(dh, idx, d)
+    _take(dl, idx, dlo)
+    _kl_large(d, dlo, hi, lo, t, u)
+    mid = _where((d <= _KL_MID_POS) & (d >= -_KL_MID_NEG))
+    if mid.size:
+        _sub(_kl_mid, mid, (d, dlo), (hi, lo), [t, u] + more, 4)
+    ah[idx] = hi
+    al[idx] = lo
+
+
+def _kl_mid(dh, dl, hi, lo, r, t, u, j):
+    """A/2 = hi + lo for 1/32 < |dh| <= 3, dh >= -3/2, by A(c + rho) = A(c) + E(c) rho +
+    e^c A(rho) at the node c = k/256 nearest dh, E(c) = e^c - 1, rho = r + dl, r = dh - c
+    exact (Sterbenz: |r| <= 1/512 <= |c|/16).  hi = A(c)/2's high part (table); lo = its low
+    part + E(c)/2 r + E(c)/2 dl + e^c A(r)/2 (A(rho) - A(r) ~ r dl is below 2^-60 of A(D)).
+    |E(c) r| is at most 0.142 A(D) (|E(c) r| <= E(c)/512, A(D) >= (|c| - 1/512)^2/2 roughly,
+    the worst at |c| = 1/32): the roundings of E(c)/2 r, of the table's E(c)/2 and of lo's
+    last sum cost at most 0.08 ulp each; e^c A(r) is under 2^-8 of A(D), its polynomial
+    exact to 2^-56.  Rows: r, t, u scratch, j (a float row) the table indices."""
+    ah_tab, al_tab, e2_tab = _km_table()
+    j = j.view(np.intp)
+    np.multiply(dh, float(_KL_NODES), out=t)
     np.rint(t, out=t)
-    np.add(t, 24.0, out=u)
+    np.add(t, float(_KL_NODES_NEG), out=u)
     j[...] = u
-    np.multiply(t, 0.125, out=t)
-    np.subtract(dh, t, out=r)
-    _kl_small(r, dl, ah, al, y)
-    _take(_KM_EXP, j, t)
-    np.add(ah, al, out=al)
-    np.multiply(al, t, out=al)               # e^c A(r)/2
-    _msplit(r, _M26, t, u)
-    _take(_KM_EH, j, x)
-    np.multiply(x, r, out=hi)                # p = fl(r E/2)
-    np.multiply(x, dl, out=x)
-    np.add(al, x, out=al)
-    _take(_KM_EL, j, x)
-    np.multiply(x, r, out=x)
-    np.add(al, x, out=al)
-    _take(_KM_EA, j, x)
-    _take(_KM_EB, j, y)
-    np.multiply(x, t, out=lo)
-    np.subtract(lo, hi, out=lo)
-    np.multiply(x, u, out=x)
-    np.add(lo, x, out=lo)
-    np.multiply(y, t, out=t)
+    np.multiply(t, 1 / _KL_NODES, out=t)
+    np.subtract(dh, t, out=r)                # exact
+    _horner(_KM_P, r, t)
+    np.multiply(t, r, out=t)
+    np.multiply(t, r, out=t)                 # A(r)
+    _take(e2_tab, j, u)                      # E(c)/2
+    np.multiply(u, dl, out=lo)
+    np.multiply(u, r, out=r)                 # E(c)/2 r
+    np.add(u, 0.5, out=u)                    # e^c/2
+    np.multiply(u, t, out=t)
     np.add(lo, t, out=lo)
-    np.multiply(y, u, out=u)
-    np.add(lo, u, out=lo)                    # r E/2 - p, exactly
-    np.add(al, lo, out=al)
-    _take(_KM_AH, j, x)
-    _two_sum_into(x, hi, lo, y, t)           # A(c)/2 + p
-    np.add(al, y, out=al)
-    _take(_KM_AL, j, x)
-    np.add(al, x, out=al)
-    np.copyto(hi, lo)
-    np.copyto(lo, al)
+    _take(al_tab, j, t)
+    np.add(lo, t, out=lo)
+    np.add(lo, r, out=lo)
+    _take(ah_tab, j, hi)
 
 
 def _kl_block(m1, v1, m2, v2, out, work, start=0, rare=None):
     """KL on one block; appends the (global) indices of elements for the exact path to
     rare."""
     n = m1.size
-    dh, dl, t, u, e, x, y, bh, bl, ah, al = (w[:n] for w in work[:11])
-    rows = [w[:n] for w in work[11:]]
+    dh, dl, t, u, e, x, y, bh, bl, ah, al, xa, ea = (w[:n] for w in work[:13])
+    rows = [t, u, e, x, y] + [w[:n] for w in work[13:]]     # scratch
     _two_diff(v1, v2, dh, dl, t)
-    # B/2 = bh + bl: dm = x + y, x = a + b (a 17 bits), e = e^-v2/2 = e1 + e2 (e1 19 bits):
-    # bh = e1 a^2 exactly, bl = e2 a^2 + e (b + y)(a + x)
+    # B/2 = bh + bl: dm = x + y, x = xa + b (xa 17 bits), e = e^-v2/2 = ea + e2 (ea 19 bits):
+    # bh = ea xa^2 exactly, bl = e2 xa^2 + e (b + y)(xa + x); xa and ea are kept for _kl_range
     np.negative(v2, out=e)
     np.exp(e, out=e)
     np.multiply(e, 0.5, out=e)
     _two_diff(m1, m2, x, y, t)
-    _msplit(x, _M17, t, u)
+    _msplit(x, _M17, xa, u)
     np.add(u, y, out=u)
-    np.multiply(t, t, out=bh)
-    a2_bad = not bh.min() >= _TINY and bool(np.any((bh < _TINY) & (x != 0)))
-    np.add(x, t, out=x)
+    np.multiply(xa, xa, out=bh)
+    a2_bad = not bh.min() >= _TINY and bool(x[_where(bh < _TINY)].any())
+    np.add(x, xa, out=x)
     np.multiply(x, u, out=x)
     np.multiply(x, e, out=x)
     e_bad = not e.min() >= 2.0 ** -1022
-    _msplit(e, _M19, y, u)
+    _msplit(e, _M19, ea, u)
     np.multiply(u, bh, out=bl)
     np.add(bl, x, out=bl)
-    np.multiply(y, bh, out=bh)
+    np.multiply(ea, bh, out=bh)
     np.abs(dh, out=t)
     tmax = t.max()
     if tmax <= _KL_SMALL:
-        midr = None
         _kl_small(dh, dl, ah, al, y, tmax)
     else:
         small = t <= _KL_SMALL
         ns = np.count_nonzero(small)
         if 2 * ns >= n:                      # the commoner regime on the whole block
             _kl_small(dh, dl, ah, al, y)
-            rest = _where(~small)
-            d = dh[rest]
-            inmid = (d <= _KL_MID_POS) & (d >= -_KL_MID_NEG)
-            midr, rest = rest.compress(inmid), rest.compress(~inmid)
-            if rest.size:
-                _sub(_kl_large, rest, (dh, dl), (ah, al), rows, 2)
+            _kl_rest(_where(~small), dh, dl, ah, al, rows)
         else:
             _kl_large(dh, dl, ah, al, x, y)
             if ns:
                 _sub(_kl_small, _where(small), (dh, dl), (ah, al), rows, 1)
             midr = _where(~small & (dh <= _KL_MID_POS) & (dh >= -_KL_MID_NEG))
-    if midr is not None:
-        if midr.size:                        # 1/8 < |D| <= 3: addition formula
-            _sub(lambda *r: _kl_mid(*r[:11], r[11].view(np.intp)), midr, (dh, dl),
-                 (ah, al), [t, u, e, x, y] + rows, 8)
-        if dh.max() > _KL_BIG:
-            # A/2 = e^D/2 (1 + D is below 2^-900 of it) = e^(dh - ln2) (1 + dl - ln2_lo),
-            # dh - ln2_hi exact (dh's quantum 2^-43 divides ln2_hi's 2^-41)
-            big = _where(dh > _KL_BIG)
-            ah[big] = np.exp(dh[big] - _LN2_H) * (1.0 + (dl[big] - _LN2_L))
-            al[big] = 0.0
+            if midr.size:                    # 1/32 < |D| <= 3: addition formula
+                _sub(_kl_mid, midr, (dh, dl), (ah, al), rows, 4)
     _two_sum_pos(ah, bh, out, u, t)
     np.add(u, al, out=u)
     np.add(u, bl, out=u)
     np.add(out, u, out=out)
-    if a2_bad or e_bad or not (out.min() >= 2.0 ** -900 and out.max() < np.inf):
-        for idx in _kl_range(out, ah, bh, m1, v1, m2, v2, a2_bad, e_bad):
+    # results outside [2^-900, inf] (NaN, tiny, zero) have bits - bits(2^-900) at least
+    # _KL_SPAN as unsigned integers.  An inf result is certain: A/2 overflowed (hi = lo = the
+    # largest double), or the sum of finite parts did; B/2 overflowing gives NaN (the final
+    # TwoSum's inf - inf), as does a NaN or inf input (_kl_range)
+    w = t.view(np.int64)
+    np.subtract(out.view(np.int64), _KL_LOW_BITS, out=w)
+    w = w.view(np.uint64)
+    if a2_bad or e_bad or w.max() >= _KL_SPAN:
+        for idx in _kl_range(out, w, dh, ah, bh, xa, ea, m1, v1, m2, v2, a2_bad, e_bad,
+                             tmax):
             rare.append(idx + start)
 
 
 #: log of the largest double, rounded down
 _LOG_MAX = 709.782712893384
+_KL_LOW_BITS = np.array(2.0 ** -900).view(np.int64)
+_KL_SPAN = np.uint64(np.array(np.inf).view(np.int64) - _KL_LOW_BITS + 1)
+_DBL_MAX = float(np.finfo(np.float64).max)
 
 
-def _kl_range(out, ah, bh, m1, v1, m2, v2, a2_bad, e_bad):
-    """Elements the fast path cannot vouch for: A/2 past the largest double (inf); overflow of
-    the B part (certain overflow of the sum gives inf, anything else the exact path); dm^2 or
-    e^-v2 below the normal range; results below 2^-900 other than KL(p || p) = 0.  Yields
-    the indices for the exact path."""
-    if not out.max() < np.inf:               # a NaN or inf input, or overflow
-        idx = _where(~(out < np.inf))
-        # every NaN or inf input gives a NaN or inf result
-        _require_finite(*(a[idx] for a in (m1, v1, m2, v2)))
-        a_inf = ~(ah[idx] < np.inf)
-        out[idx[a_inf]] = np.inf
+def _kl_range(out, w, dh, ah, bh, xa, ea, m1, v1, m2, v2, a2_bad, e_bad, tmax):
+    """Elements the fast path cannot vouch for (w >= _KL_SPAN marks the results that are NaN
+    or below 2^-900): overflow of the B part (certain overflow of the sum gives inf, anything
+    else the exact path) or of both parts; dm^2 or e^-v2 below the normal range; results
+    below 2^-900 other than KL(p || p) = 0.  Yields the indices for the exact path.  Looks
+    only at the block's workspace but for the inputs of the elements it sends to the exact
+    path."""
+    idx = _where(w >= _KL_SPAN)
+    high = np.isnan(out[idx])
+    if high.any():                           # a NaN or inf input, or overflow
+        idx, low = idx[high], idx[~high]
+        xi = xa[idx]
+        # a NaN or inf input gives a NaN result, and a NaN or inf dh = logvar1 - logvar2
+        # (tmax = max |dh|) or xa (the top bits of mean1 - mean2) there
+        if not (tmax < np.inf and math.isfinite(np.add.reduce(xi))):
+            _require_finite(*(a[idx] for a in (m1, v1, m2, v2)))
+        a_inf = ~(ah[idx] < _DBL_MAX)        # A/2 overflowed, and so did B/2 or the sum
         b_inf = ~a_inf & ~(bh[idx] < np.inf)
-        ib = idx[b_inf]
-        # log(B/2) = 2 log|dm| - v2 - log 2 beyond log(max double) by far more than the
-        # logs' rounding errors: the sum certainly overflows
-        lb = 2 * np.log(np.abs(0.5 * m1[ib] - 0.5 * m2[ib])) - v2[ib] + _LN2_H
-        over = lb > _LOG_MAX + 1e-9
-        out[ib[over]] = np.inf
-        yield ib[~over]
-        rest = idx[~a_inf & ~b_inf]
-        yield rest[np.isnan(out[rest])]      # the sum overflowed, neither part: exact path
+        # B/2 >= ea xa^2 (1 - 2^-51): certain overflow when its log is past log(max double)
+        # by far more than the logs' rounding errors; else the exact path
+        over = np.log(ea[idx]) + 2 * np.log(np.abs(xi)) > _LOG_MAX + 1e-9
+        out[idx[a_inf | (b_inf & over)]] = np.inf
+        yield idx[~a_inf & ~(b_inf & over)]  # B/2 or the sum of the parts overflowed
+    else:
+        low = idx
     if a2_bad:
         yield _where((np.abs(m1 - m2) < 2.0 ** -479) & (m1 != m2))
     if e_bad:
         yield _where(v2 > 708.0)
-    if not out.min() >= 2.0 ** -900:
-        idx = _where(out < 2.0 ** -900)
-        yield idx[(m1[idx] != m2[idx]) | (v1[idx] != v2[idx])]
+    # results below 2^-900: exact path unless logvar1 = logvar2 and mean1 = mean2 (xa = 0:
+    # mean1 = mean2, or |mean1 - mean2| < 2^-1022, which sets a2_bad)
+    yield low[(dh[low] != 0) | (xa[low] != 0)]
 
 
 def normal_kl(mean1, logvar1, mean2, logvar2):

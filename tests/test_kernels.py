@@ -166,14 +166,15 @@ def around(x, k=2):
 
 
 def test_normal_kl_regime_boundaries():
-    # the fast path switches at |D| = 2^-20, 2^-10, 2^-5 (series degree), 1/8 (series ->
-    # addition formula), D = 3 and -3/2 (-> expm1), D = -40 (expm1's argument clipped below),
-    # D = 700 (-> e^D/2 directly), at the half-way points k/8 + 1/16 of the formula's table,
+    # the fast path switches at |D| = 2^-20, 2^-10 (series degree), 2^-5 (series -> addition
+    # formula), D = 3 and -3/2 (-> expm1), D = -40 (expm1's argument clipped below), D = 700
+    # (-> e^D/2 directly), at the half-way points (k + 1/2)/256 of the formula's table (all
+    # those below 1/8 in magnitude, where its E(c) r term weighs most; one in eight above),
     # and in the range of the B term (|m1 - m2| near 2^-479, logvar2 near 708, B/2 at the
     # largest double): doubles just on both sides of each
-    thresholds = [2.0 ** -20, 2.0 ** -10, 2.0 ** -5, 0.125, -0.125, 3.0, -1.5, -40.0, 700.0,
+    thresholds = [2.0 ** -20, 2.0 ** -10, 2.0 ** -5, -(2.0 ** -5), 3.0, -1.5, -40.0, 700.0,
                   709.0]
-    thresholds += [k / 8 + 1 / 16 for k in range(-12, 24)]
+    thresholds += [(k + 0.5) / 256 for k in sorted({*range(-384, 768, 8), *range(-32, 32)})]
     pts = []
     for d in (x for t in thresholds for x in around(t)):
         pts += [(0.3, d, -0.2, 0.0), (0.0, d, 0.0, 0.0), (1e-9, d - 2.5, 0.0, -2.5)]
@@ -193,6 +194,43 @@ def test_normal_kl_regime_boundaries():
         errs = [0.0 if i in over else ulp_error(got[i], refs[i]) for i in range(len(pts))]
         i = int(np.argmax(errs))
         assert errs[i] <= MAX_ULPS, (errs[i], pts[i])
+
+
+def kl_mid_route(dh, dl):
+    """hi + lo of the addition-formula route of A/2 = (e^D - 1 - D)/2, D = dh + dl
+    (kernels._kl_mid)."""
+    n = dh.size
+    hi, lo, work = np.empty(n), np.empty(n), np.empty((4, n))
+    kernels._kl_mid(dh, dl, hi, lo, *work)
+    return hi, lo
+
+
+def test_normal_kl_addition_formula_relative_error():
+    # The final ulp test cannot see an error of A/2 below ~half an ulp, so A/2 itself is
+    # checked on 1/32 < |D| <= 3: the route's analysis bounds it by 0.37 * 2^-53 relative
+    # (roundings of E(c)/2 r, of the table's E(c)/2 and of the low part's last sum, with
+    # |E(c) r| <= 0.142 A); asserted: 0.4 * 2^-53.  Mutants this rejects (each tried, worst
+    # relative error in units of 2^-53): the table's low part of A(c)/2 dropped (1.00), the
+    # polynomial of A(r) one degree lower (1.39), dl (the rounding error of logvar1 -
+    # logvar2) left out (2.76).
+    rng = np.random.default_rng(36)
+    k = np.concatenate([rng.integers(-384, 769, 300), np.arange(-40, 41)])
+    k = k[np.abs(k) >= 8]
+    half = (k + np.where(rng.random(k.size) < 0.5, -0.5, 0.5)) / 256
+    dh = np.concatenate([k / 256, half, np.nextafter(half, 0), np.nextafter(half, 4),
+                         rng.uniform(1 / 32, 1 / 8, 150), -rng.uniform(1 / 32, 1 / 8, 150),
+                         rng.uniform(-1.5, 3, 150), [np.nextafter(1 / 32, 1), 3.0, -1.5]])
+    dh = np.append(dh[(np.abs(dh) > 1 / 32) & (dh <= 3) & (dh >= -1.5)], -np.nextafter(1 / 32, 1))
+    dl = np.spacing(dh) * rng.uniform(-0.5, 0.5, dh.size)
+    dl[::3] = 0.0
+    hi, lo = kl_mid_route(dh, dl)
+    worst = 0.0
+    with workdps(60):
+        for a, b, h, low in zip(dh.tolist(), dl.tolist(), hi.tolist(), lo.tolist()):
+            d = mpmath.mpf(a) + mpmath.mpf(b)
+            half_a = (mpmath.expm1(d) - d) / 2
+            worst = max(worst, float(abs(mpmath.mpf(h) + mpmath.mpf(low) - half_a) / half_a))
+    assert worst <= 0.4 * 2.0 ** -53, worst * 2 ** 53
 
 
 def test_normal_kl_same_result_whatever_the_block_mix():
