@@ -141,6 +141,18 @@ def test_normal_kl_far_range_and_overflow():
     assert np.isfinite(kernels.normal_kl(0.0, 709.0, 0.0, 0.0))
     assert kernels.normal_kl(0.0, 712.0, 0.0, 0.0) == np.inf
     assert kernels.normal_kl(1e200, 0.0, -1e200, -10.0) == np.inf
+    # A/2 past the largest double is marked, not inf (an inf part would make the final TwoSum
+    # NaN); with B/2 overflowing too, or e^-logvar2 itself inf (B = 0 * inf), still inf,
+    # alone or in a block of finite results
+    both = [(1e200, 712.0, -1e200, -10.0), (0.0, 0.0, 0.0, -800.0), (1.0, 0.0, 0.0, -800.0),
+            (1e150, 712.0, 0.0, 0.0)]
+    for p in both:
+        assert kernels.normal_kl(*p) == np.inf, p
+    finite = [(0.5, 3.0, -0.25, 2.0), (0.0, 1e-3, 0.0, 0.0)]
+    got = kernels.normal_kl(*(np.array(c) for c in zip(*(both + finite))))
+    assert np.all(got[:4] == np.inf)
+    assert list(got[4:]) == [kernels.normal_kl(*p) for p in finite]
+    assert all(ulp_error(kernels.normal_kl(*p), ref_kl(*p)) <= MAX_ULPS for p in finite)
 
 
 def test_normal_kl_shapes_and_broadcasting():
@@ -284,6 +296,8 @@ def test_normal_kl_overflow_threshold():
     ((np.nan, 0.0, 0.0, 0.0), "mean1"),
     ((0.0, np.inf, 0.0, 0.0), "logvar1"),
     ((0.0, 0.0, 0.0, [1.0, -np.inf]), "logvar2"),
+    (([0.0, np.nan], 712.0, 0.0, 0.0), "mean1"),                  # where A/2 overflows
+    ((0.0, 712.0, [1.0, np.inf], -800.0), "mean2"),              # where both parts do
     ((np.zeros(3), 0.0, np.zeros(4), 0.0), "mean1"),          # shapes do not broadcast
     (("a", 0.0, 0.0, 0.0), "mean1"),
 ])
