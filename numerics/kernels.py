@@ -141,9 +141,9 @@ _KL_SMALL = 2.0 ** -5
 _KL_MID_POS = 3.0
 _KL_MID_NEG = 1.5
 _KL_ROWS = 20
-_KL_NODES = 256                             # mid-range nodes k/256 ...
-_KL_NODES_NEG = 384                         # ... from -3/2 ...
-_KL_NODES_POS = 768                         # ... to 3
+_KL_NODES = 256                             # mid-range nodes k/256, k from -384 to 768
+_KL_NODES_NEG = int(_KL_MID_NEG * _KL_NODES)
+_KL_NODES_POS = int(_KL_MID_POS * _KL_NODES)
 _KL_BIG = 700.0                             # above: A/2 = e^D/2 (_kl_large's patch)
 with workdps(40):
     _LN2_H = float((np.array(float(mpmath.log(2))).view(np.int64) & np.int64(~4095))
